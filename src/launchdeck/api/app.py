@@ -1,0 +1,64 @@
+"""The FastAPI application factory: the one composition root of the API process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from launchdeck import __version__
+from launchdeck.api.deps import Db, Reader
+from launchdeck.api.metrics import install_metrics
+from launchdeck.api.problems import install_problem_handlers
+from launchdeck.client import utc_now
+from launchdeck.settings import Settings
+from launchdeck.store import Database
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """An app serving the workspace in `db` (or the database `settings` name)."""
+    from launchdeck.auth.api import router as tokens_router
+    from launchdeck.timeline.api import router as timeline_router
+    from launchdeck.workspace.api import router as workspace_router
+
+    if db is None:
+        db = Database((settings or Settings()).resolved_database_url)
+    app = FastAPI(
+        title="launchdeck",
+        version=__version__,
+        summary="Release safety for marketing technology teams.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.db = db
+    app.state.clock = clock
+    install_problem_handlers(app)
+    registry = install_metrics(app)
+
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database answers")
+    def readyz(database: Db) -> dict[str, str]:
+        database.ensure_schema()
+        database.ping()
+        return {"status": "ready"}
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics (text format)")
+    def metrics(_token: Reader) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    for router in (workspace_router, timeline_router, tokens_router):
+        app.include_router(router, prefix="/api/v1")
+    return app

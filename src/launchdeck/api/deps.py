@@ -1,0 +1,62 @@
+"""Request dependencies: the database, the clock, and the token with the scope a route needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from launchdeck.auth.model import Scope, TokenInfo
+from launchdeck.auth.service import authenticate, authorize
+from launchdeck.errors import Unauthorized
+from launchdeck.store import Database
+
+__all__ = ["RequireScope", "app_clock", "app_db"]
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="token", description="launchdeck API token")
+
+
+def app_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def app_clock(request: Request) -> Callable[[], datetime]:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
+class RequireScope:
+    """Depend on this to require a valid token holding `scope`; it resolves to the token.
+
+    The route table is introspected for these (tests/integration/api/test_auth.py), so every
+    new mutating route is checked for 401/403 automatically.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> TokenInfo:
+        if credentials is None:
+            raise Unauthorized(
+                "this endpoint needs an API token",
+                hint="send 'Authorization: Bearer <token>'; create one with "
+                "'launchdeck token create'",
+            )
+        info = authenticate(app_db(request), credentials.credentials, now=app_clock(request)())
+        authorize(info, self.scope)
+        request.state.actor = info.name
+        return info
+
+
+Reader = Annotated[TokenInfo, Depends(RequireScope(Scope.READ))]
+Admin = Annotated[TokenInfo, Depends(RequireScope(Scope.ADMIN))]
+Db = Annotated[Database, Depends(app_db)]
+Clock = Annotated[Callable[[], datetime], Depends(app_clock)]

@@ -1,0 +1,80 @@
+"""One client interface with two implementations: the embedded store, or a launchdeck API.
+
+Every CLI command talks to a `Client`. `open_client(settings)` picks local mode (the
+database, the default) or remote mode (LAUNCHDECK_URL + LAUNCHDECK_TOKEN). A capability
+adds its service pair (local + remote) here and gets remote mode for every command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from launchdeck.auth.service import TokenApi
+    from launchdeck.settings import Settings
+    from launchdeck.timeline.service import TimelineApi
+    from launchdeck.workspace.service import WorkspaceApi
+
+__all__ = ["Client", "open_client", "utc_now"]
+
+
+def utc_now() -> datetime:
+    """The wall clock, as an aware UTC instant. Only composition roots call it."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Client:
+    mode: str
+    """'local' or 'remote'."""
+    target: str
+    """Where the state lives: a database URL (password masked) or an API URL."""
+    workspace: WorkspaceApi
+    timeline: TimelineApi
+    tokens: TokenApi
+    _close: Callable[[], None] = field(default=lambda: None, repr=False)
+
+    def close(self) -> None:
+        self._close()
+
+
+def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Client:
+    """A client for the mode `settings` select."""
+    if settings.remote:
+        return _remote(settings)
+    from launchdeck.auth.service import TokenService
+    from launchdeck.store import Database, safe_url
+    from launchdeck.timeline.service import TimelineService
+    from launchdeck.workspace.service import WorkspaceService
+
+    db = Database(settings.resolved_database_url)
+    return Client(
+        mode="local",
+        target=safe_url(db.url),
+        workspace=WorkspaceService(db, actor=settings.actor, clock=clock),
+        timeline=TimelineService(db),
+        tokens=TokenService(db, actor=settings.actor, clock=clock),
+        _close=db.dispose,
+    )
+
+
+def _remote(settings: Settings) -> Client:
+    from launchdeck.auth.service import RemoteTokens
+    from launchdeck.client.http import HttpTransport
+    from launchdeck.timeline.service import RemoteTimeline
+    from launchdeck.workspace.remote import RemoteWorkspace
+
+    assert settings.url is not None
+    token = settings.token.get_secret_value() if settings.token else None
+    http = HttpTransport(settings.url, token, timeout_s=settings.http_timeout_s)
+    return Client(
+        mode="remote",
+        target=settings.url,
+        workspace=RemoteWorkspace(http),
+        timeline=RemoteTimeline(http),
+        tokens=RemoteTokens(http),
+        _close=http.close,
+    )

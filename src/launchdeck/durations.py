@@ -1,0 +1,38 @@
+"""Human durations and instants for command-line options ("2h", "7d", "2026-11-27T09:00Z")."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from launchdeck.errors import UsageError
+
+__all__ = ["parse_duration", "parse_instant"]
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `2h`, `7d`, `1w` as a timedelta; UsageError naming the accepted forms otherwise."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageError(
+            f"not a duration: {text!r}",
+            hint="use a number and a unit: 30s, 15m, 2h, 7d or 1w",
+        )
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def parse_instant(text: str, *, now: datetime) -> datetime:
+    """A duration means that long before `now`; otherwise an ISO 8601 instant (naive = UTC)."""
+    if _DURATION.match(text):
+        return now - parse_duration(text)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"not a time: {text!r}",
+            hint="use a duration back from now (2h, 7d) or ISO 8601 (2026-11-27T09:00Z)",
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,67 @@
+"""Settings from the environment (LAUNCHDECK_*), with embedded defaults that need no configuration."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "WORKSPACE_FILE", "STATE_DIR"]
+
+WORKSPACE_FILE = "launchdeck.yaml"
+STATE_DIR = ".launchdeck"
+
+
+def _default_actor() -> str:
+    try:
+        return f"{getpass.getuser()}@local"
+    except (KeyError, OSError):  # no passwd entry, e.g. an anonymous container user
+        return "local"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Read once per process at its composition root."""
+
+    model_config = SettingsConfigDict(env_prefix="LAUNCHDECK_", extra="ignore", frozen=True)
+
+    workspace: Path = Path(".")
+    """A workspace directory, or the path of its launchdeck.yaml."""
+    database_url: str | None = None
+    """SQLAlchemy URL; None means an SQLite file under .launchdeck/ beside the workspace."""
+    url: str | None = None
+    """Base URL of a launchdeck API: when set, the CLI runs in remote mode."""
+    token: SecretStr | None = None
+    """API token for remote mode."""
+    actor: str = _default_actor()
+    """Who local-mode changes are attributed to on the timeline."""
+    http_timeout_s: float = 30.0
+    log_level: str = "info"
+
+    @field_validator("url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def workspace_file(self) -> Path:
+        """The launchdeck.yaml this process works on."""
+        path = self.workspace
+        return path if path.suffix in {".yaml", ".yml"} else path / WORKSPACE_FILE
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.workspace_file.parent
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the setting, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        state = (self.workspace_dir / STATE_DIR / "state.db").resolve()
+        return f"sqlite:///{state}"
+
+    @property
+    def remote(self) -> bool:
+        return bool(self.url)

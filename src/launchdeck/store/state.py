@@ -1,0 +1,162 @@
+"""The stored workspace state: rows <-> the workspace model, and the optimistic revision lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from launchdeck.errors import Conflict, NotFound
+from launchdeck.store.db import is_lock_conflict
+from launchdeck.store.tables import CampaignRow, EnvironmentRow, SystemRow, WorkspaceRow
+from launchdeck.workspace.model import (
+    Campaign,
+    DesiredState,
+    Environment,
+    ResourceKind,
+    System,
+    WorkspaceSettings,
+)
+from launchdeck.workspace.plan import Action, ResourceChange
+from launchdeck.workspace.spec import References
+
+__all__ = ["SqlStateStore"]
+
+_ROWS: dict[ResourceKind, type[EnvironmentRow | SystemRow | CampaignRow]] = {
+    ResourceKind.ENVIRONMENT: EnvironmentRow,
+    ResourceKind.SYSTEM: SystemRow,
+    ResourceKind.CAMPAIGN: CampaignRow,
+}
+_MODELS: dict[ResourceKind, type[Environment | System | Campaign]] = {
+    ResourceKind.ENVIRONMENT: Environment,
+    ResourceKind.SYSTEM: System,
+    ResourceKind.CAMPAIGN: Campaign,
+}
+
+
+def _model_fields(kind: ResourceKind) -> tuple[str, ...]:
+    return tuple(_MODELS[kind].model_fields)
+
+
+def _to_model(kind: ResourceKind, row: EnvironmentRow | SystemRow | CampaignRow) -> Any:
+    return _MODELS[kind].model_validate({f: getattr(row, f) for f in _model_fields(kind)})
+
+
+def _row_values(kind: ResourceKind, model: Environment | System | Campaign) -> dict[str, Any]:
+    # JSON columns take the JSON form; instants stay datetimes for the UtcDateTime type.
+    dumped = model.model_dump(mode="json")
+    values = {f: dumped[f] for f in _model_fields(kind)}
+    if isinstance(model, Campaign):
+        values["starts_at"], values["ends_at"] = model.starts_at, model.ends_at
+    return values
+
+
+class SqlStateStore:
+    """Reads and writes the workspace resources inside one unit of work's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _workspace_row(self) -> WorkspaceRow:
+        row = self.session.get(WorkspaceRow, 1)
+        if row is None:  # the initial migration inserts it
+            raise NotFound("the workspace row is missing; run 'launchdeck db upgrade'")
+        return row
+
+    def revision(self) -> int:
+        return self._workspace_row().revision
+
+    def settings(self) -> WorkspaceSettings | None:
+        row = self._workspace_row()
+        if row.name is None:
+            return None
+        return WorkspaceSettings(
+            name=row.name,
+            timezone=row.timezone,
+            description=row.description,
+            references=References.model_validate(row.references or {}),
+        )
+
+    def list(self, kind: ResourceKind) -> list[Any]:
+        """Every stored resource of `kind`, ordered by id."""
+        row_type = _ROWS[kind]
+        rows = self.session.scalars(select(row_type).order_by(row_type.id))
+        return [_to_model(kind, row) for row in rows]
+
+    def get(self, kind: ResourceKind, resource_id: str) -> Any:
+        row = self.session.get(_ROWS[kind], resource_id)
+        if row is None:
+            raise NotFound(
+                f"no {kind} {resource_id!r}",
+                hint=f"list them with 'launchdeck {kind}s list'",
+            )
+        return _to_model(kind, row)
+
+    def load(self) -> DesiredState:
+        """The whole stored state, in the shape `plan` diffs."""
+        return DesiredState(
+            workspace=self.settings(),
+            environments=tuple(self.list(ResourceKind.ENVIRONMENT)),
+            systems=tuple(self.list(ResourceKind.SYSTEM)),
+            campaigns=tuple(self.list(ResourceKind.CAMPAIGN)),
+        )
+
+    def claim_revision(self, expected: int, *, now: datetime) -> int:
+        """Move the revision from `expected` to the next one, or raise Conflict.
+
+        The conditional UPDATE takes the row lock, so of two concurrent applies planned
+        against the same revision exactly one proceeds.
+        """
+        try:
+            result = self.session.execute(
+                update(WorkspaceRow)
+                .where(WorkspaceRow.id == 1, WorkspaceRow.revision == expected)
+                .values(revision=WorkspaceRow.revision + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        except OperationalError as exc:
+            if not is_lock_conflict(exc):
+                raise
+            raise Conflict(
+                "another apply is writing the workspace right now",
+                hint="wait for it to finish, then run 'launchdeck plan' again",
+            ) from exc
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            self.session.rollback()
+            raise Conflict(
+                f"the stored state changed since the plan was made (planned against revision "
+                f"{expected}, now {self.revision()})",
+                hint="run 'launchdeck plan' again and review the new changes",
+            )
+        return expected + 1
+
+    def write(self, change: ResourceChange, *, now: datetime) -> None:
+        """Carry out one planned change on the rows."""
+        if change.kind is ResourceKind.WORKSPACE:
+            self._write_workspace(change)
+            return
+        row_type = _ROWS[change.kind]
+        existing = self.session.get(row_type, change.id)
+        if change.action is Action.REMOVE:
+            if existing is not None:
+                self.session.delete(existing)
+            return
+        model = _MODELS[change.kind].model_validate(change.after)
+        values = _row_values(change.kind, model)
+        if existing is None:
+            self.session.add(row_type(**values, updated_at=now))
+        else:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.updated_at = now
+
+    def _write_workspace(self, change: ResourceChange) -> None:
+        row = self._workspace_row()
+        settings = WorkspaceSettings.model_validate(change.after)
+        row.name = settings.name
+        row.timezone = settings.timezone
+        row.description = settings.description
+        row.references = settings.references.model_dump(mode="json")

@@ -1,0 +1,148 @@
+"""SQLAlchemy 2 tables of the state store. The same definitions serve SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiTokenRow",
+    "Base",
+    "CampaignRow",
+    "EnvironmentRow",
+    "EventRow",
+    "SystemRow",
+    "UtcDateTime",
+    "WorkspaceRow",
+]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite keeps no zone, so it is restored on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the store; pass an aware UTC instant")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Json = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime}  # noqa: RUF012
+
+
+class WorkspaceRow(Base):
+    """The single row of workspace settings; `revision` counts applies (optimistic lock)."""
+
+    __tablename__ = "workspace"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    description: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class EnvironmentRow(Base):
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    production_like: Mapped[bool] = mapped_column(Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SystemRow(Base):
+    __tablename__ = "systems"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tier: Mapped[int] = mapped_column(Integer)
+    owners: Mapped[list[str]] = mapped_column(Json, default=list)
+    depends_on: Mapped[list[str]] = mapped_column(Json, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    environments: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    rollout: Mapped[str | None] = mapped_column(String(500))
+    slos: Mapped[list[str]] = mapped_column(Json, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignRow(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[int] = mapped_column(Integer)
+    revenue_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    channels: Mapped[list[str]] = mapped_column(Json, default=list)
+    systems: Mapped[list[str]] = mapped_column(Json, default=list)
+    description: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EventRow(Base):
+    """The timeline. Append-only: no code path updates or deletes, and triggers refuse it."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_system_id", "system", "id"),
+        Index("ix_events_kind_id", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(300))
+    system: Mapped[str | None] = mapped_column(String(63))
+    environment: Mapped[str | None] = mapped_column(String(63))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

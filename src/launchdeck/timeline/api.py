@@ -1,0 +1,33 @@
+"""GET /api/v1/timeline: change events, newest first, with cursor pagination."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from launchdeck.api.deps import Db, Reader
+from launchdeck.timeline.model import MAX_PAGE, TimelinePage, TimelineQuery
+from launchdeck.timeline.service import TimelineService
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["timeline"])
+
+
+@router.get("/timeline", summary="Change events, newest first")
+def timeline(
+    _token: Reader,
+    db: Db,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    system: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z0-9_.:-]{1,100}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TimelinePage:
+    query = TimelineQuery(
+        since=since, until=until, system=system, kind=kind, limit=limit, cursor=cursor
+    )
+    return TimelineService(db).query(query)

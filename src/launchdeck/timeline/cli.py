@@ -1,0 +1,63 @@
+"""`launchdeck timeline`: the change events, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from launchdeck.cli.context import app_context
+
+__all__ = ["register"]
+
+
+def timeline(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option(help="2h, 7d or an ISO 8601 time.")] = None,
+    until: Annotated[str | None, typer.Option(help="2h, 7d or an ISO 8601 time.")] = None,
+    system: Annotated[str | None, typer.Option(help="Only events about this system.")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="A kind (system.changed) or its prefix (system).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Events per page.")] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show change events: who changed what, when."""
+    from launchdeck.cli.render import console, emit_json, fmt_time, table
+    from launchdeck.client import utc_now
+    from launchdeck.durations import parse_instant
+    from launchdeck.timeline.model import TimelineQuery
+
+    now = utc_now()
+    query = TimelineQuery(
+        since=parse_instant(since, now=now) if since else None,
+        until=parse_instant(until, now=now) if until else None,
+        system=system,
+        kind=kind,
+        limit=limit,
+        cursor=cursor,
+    )
+    page = app_context(ctx).client.timeline.query(query)
+    if as_json:
+        emit_json(page)
+        return
+    rows = [
+        (
+            e.id,
+            fmt_time(e.occurred_at),
+            e.actor,
+            e.kind,
+            e.subject,
+            ", ".join(str(f) for f in e.payload.get("fields", None) or []) or None,  # type: ignore[union-attr]
+        )
+        for e in page.events
+    ]
+    out = console()
+    out.print(table("Timeline", ["#", "time", "actor", "kind", "subject", "fields"], rows))
+    if page.next_cursor:
+        out.print(f"[dim]older events: launchdeck timeline --cursor {page.next_cursor}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(timeline)

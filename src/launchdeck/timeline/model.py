@@ -1,0 +1,76 @@
+"""Change events and the queries over them. Pure data; the log itself lives in `store`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from launchdeck.errors import UsageError
+
+__all__ = ["Event", "NewEvent", "TimelinePage", "TimelineQuery", "decode_cursor", "encode_cursor"]
+
+MAX_PAGE = 500
+
+
+class NewEvent(BaseModel):
+    """An event about to be appended, in the same transaction as the change it records."""
+
+    model_config = ConfigDict(frozen=True)
+
+    occurred_at: datetime
+    actor: str
+    kind: str
+    """`<resource>.<verb>`: `system.added`, `campaign.changed`, `token.created` …"""
+    subject: str
+    """What changed, as `<kind>/<id>` (`system/checkout-api`)."""
+    system: str | None = None
+    environment: str | None = None
+    payload: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Event(NewEvent):
+    id: int
+
+
+class TimelineQuery(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    since: datetime | None = None
+    until: datetime | None = None
+    system: str | None = None
+    kind: str | None = None
+    """An exact kind (`system.changed`) or a prefix before the dot (`system`)."""
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: str | None = None
+
+
+class TimelinePage(BaseModel):
+    """Events newest first; `next_cursor` fetches the older ones, None at the end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: tuple[Event, ...]
+    next_cursor: str | None = None
+
+
+def encode_cursor(before_id: int) -> str:
+    """An opaque cursor meaning "events older than `before_id`"."""
+    return base64.urlsafe_b64encode(f"v1:{before_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The event id a cursor points before; UsageError when it was not made by encode_cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, value = raw.partition(":")
+        if version != "v1":
+            raise ValueError(version)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise UsageError(
+            "invalid timeline cursor",
+            hint="pass the next_cursor value of a previous page unchanged",
+        ) from None

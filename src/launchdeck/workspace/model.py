@@ -1,0 +1,192 @@
+"""The internal model of a workspace: what is stored, diffed, served and shown.
+
+`to_model(spec)` maps the YAML spec onto it once, at the border (Sloth's spec -> model):
+names default to ids, campaign times become aware UTC instants.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from launchdeck.workspace.spec import (
+    CampaignSpec,
+    ConfigValue,
+    References,
+    SystemEnvironmentSpec,
+    WorkspaceSpec,
+)
+
+__all__ = [
+    "Campaign",
+    "DesiredState",
+    "Environment",
+    "ResourceKind",
+    "System",
+    "SystemEnvironment",
+    "WorkspaceSettings",
+    "campaign_window",
+    "to_model",
+]
+
+
+class ResourceKind(StrEnum):
+    WORKSPACE = "workspace"
+    ENVIRONMENT = "environment"
+    SYSTEM = "system"
+    CAMPAIGN = "campaign"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WorkspaceSettings(_Model):
+    id: str = "workspace"
+    name: str
+    timezone: str = "UTC"
+    description: str | None = None
+    references: References = References()
+
+
+class Environment(_Model):
+    id: str
+    name: str
+    production_like: bool = False
+    description: str | None = None
+
+
+class SystemEnvironment(_Model):
+    url: str | None = None
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
+
+
+class System(_Model):
+    id: str
+    name: str
+    tier: int = 2
+    owners: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    description: str | None = None
+    environments: dict[str, SystemEnvironment] = Field(default_factory=dict)
+    rollout: str | None = None
+    slos: tuple[str, ...] = ()
+
+
+UtcDatetime = Annotated[datetime, Field(description="an aware instant, UTC")]
+
+
+class Campaign(_Model):
+    id: str
+    name: str
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+    timezone: str
+    tier: int = 2
+    revenue_per_hour: float = 0.0
+    currency: str = "USD"
+    channels: tuple[str, ...] = ()
+    systems: tuple[str, ...] = ()
+    description: str | None = None
+
+
+class DesiredState(_Model):
+    """A whole workspace as the model: the stored state has the same shape."""
+
+    workspace: WorkspaceSettings | None = None
+    environments: tuple[Environment, ...] = ()
+    systems: tuple[System, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+
+    def resources(self) -> dict[ResourceKind, dict[str, dict[str, Any]]]:
+        """Each resource as canonical JSON, by kind then id (the form `plan` diffs)."""
+        out: dict[ResourceKind, dict[str, dict[str, Any]]] = {kind: {} for kind in ResourceKind}
+        if self.workspace is not None:
+            out[ResourceKind.WORKSPACE][self.workspace.id] = self.workspace.model_dump(mode="json")
+        for kind, items in (
+            (ResourceKind.ENVIRONMENT, self.environments),
+            (ResourceKind.SYSTEM, self.systems),
+            (ResourceKind.CAMPAIGN, self.campaigns),
+        ):
+            for item in items:
+                out[kind][item.id] = item.model_dump(mode="json")
+        return out
+
+
+def campaign_window(spec: CampaignSpec, default_tz: str) -> tuple[datetime, datetime, str]:
+    """Start and end of a campaign as aware UTC instants, and the zone they were written in.
+
+    A naive time is read in the campaign's zone (or the workspace's); an explicit offset wins.
+    """
+    tz_name = spec.timezone or default_tz
+    zone = ZoneInfo(tz_name)
+
+    def to_utc(value: datetime) -> datetime:
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        return aware.astimezone(UTC)
+
+    return to_utc(spec.start), to_utc(spec.end), tz_name
+
+
+def _system_env(spec: SystemEnvironmentSpec) -> SystemEnvironment:
+    return SystemEnvironment(url=spec.url, config=dict(spec.config))
+
+
+def to_model(spec: WorkspaceSpec) -> DesiredState:
+    """Map a validated spec onto the internal model."""
+    tz = spec.workspace.timezone
+    campaigns = []
+    for c in spec.campaigns:
+        starts_at, ends_at, tz_name = campaign_window(c, tz)
+        campaigns.append(
+            Campaign(
+                id=c.id,
+                name=c.name,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                timezone=tz_name,
+                tier=c.tier,
+                revenue_per_hour=c.revenue_per_hour,
+                currency=c.currency,
+                channels=c.channels,
+                systems=c.systems,
+                description=c.description,
+            )
+        )
+    return DesiredState(
+        workspace=WorkspaceSettings(
+            name=spec.workspace.name,
+            timezone=tz,
+            description=spec.workspace.description,
+            references=spec.references,
+        ),
+        environments=tuple(
+            Environment(
+                id=e.id,
+                name=e.name or e.id,
+                production_like=e.production_like,
+                description=e.description,
+            )
+            for e in spec.environments
+        ),
+        systems=tuple(
+            System(
+                id=s.id,
+                name=s.name or s.id,
+                tier=s.tier,
+                owners=s.owners,
+                depends_on=s.depends_on,
+                description=s.description,
+                environments={k: _system_env(v) for k, v in s.environments.items()},
+                rollout=s.rollout,
+                slos=s.slos,
+            )
+            for s in spec.systems
+        ),
+        campaigns=tuple(campaigns),
+    )
+

@@ -1,0 +1,162 @@
+"""Cross-reference checks on a parsed workspace spec. Pure: returns every problem found.
+
+Each problem carries the path of the offending value (`("systems", 2, "depends_on", 0)`),
+which the loader turns into file:line:column.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from launchdeck.workspace.model import campaign_window
+from launchdeck.workspace.spec import WorkspaceSpec
+
+__all__ = ["Path", "Problem", "check", "find_cycle", "suggest"]
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: Path
+    message: str
+    hint: str | None = None
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """A "did you mean …" hint for a misspelt name, or None when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _unknown(kind: str, ref: str, known: Sequence[str], path: Path) -> Problem:
+    hint = suggest(ref, known) or (
+        f"declare it under '{kind}s:' or use one of: {', '.join(sorted(known))}"
+        if known
+        else f"declare it under '{kind}s:' first"
+    )
+    return Problem(path, f"unknown {kind} {ref!r}", hint)
+
+
+def _duplicates(section: str, ids: Sequence[str]) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            problems.append(
+                Problem(
+                    (section, index, "id"),
+                    f"duplicate id {item_id!r} (first used by item {seen[item_id] + 1})",
+                    "ids must be unique within their section; rename one of them",
+                )
+            )
+        else:
+            seen[item_id] = index
+    return problems
+
+
+def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A dependency cycle as a closed walk ([a, b, a]), or None; unknown nodes are ignored."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = grey
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in colour:
+                continue
+            if colour[nxt] == grey:
+                return [*stack[stack.index(nxt) :], nxt]
+            if colour[nxt] == white and (found := visit(nxt)):
+                return found
+        stack.pop()
+        colour[node] = black
+        return None
+
+    for node in sorted(graph):
+        if colour[node] == white and (found := visit(node)):
+            return found
+    return None
+
+
+def check(spec: WorkspaceSpec) -> list[Problem]:
+    """Every cross-reference problem in `spec`, in file order."""
+    problems: list[Problem] = []
+    env_ids = [e.id for e in spec.environments]
+    system_ids = [s.id for s in spec.systems]
+    problems += _duplicates("environments", env_ids)
+    problems += _duplicates("systems", system_ids)
+    problems += _duplicates("campaigns", [c.id for c in spec.campaigns])
+
+    for i, system in enumerate(spec.systems):
+        for j, dep in enumerate(system.depends_on):
+            if dep == system.id:
+                problems.append(
+                    Problem(("systems", i, "depends_on", j), f"system {dep!r} depends on itself")
+                )
+            elif dep not in system_ids:
+                problems.append(_unknown("system", dep, system_ids, ("systems", i, "depends_on", j)))
+        for env in system.environments:
+            if env not in env_ids:
+                problems.append(
+                    _unknown("environment", env, env_ids, ("systems", i, "environments", env))
+                )
+        for j, slo in enumerate(system.slos):
+            if slo not in spec.references.slos:
+                problems.append(
+                    Problem(
+                        ("systems", i, "slos", j),
+                        f"SLO file {slo!r} is not listed under references.slos",
+                        "add it to references.slos so launchdeck tracks it",
+                    )
+                )
+        if system.rollout is not None and system.rollout not in spec.references.rollouts:
+            problems.append(
+                Problem(
+                    ("systems", i, "rollout"),
+                    f"rollout strategy {system.rollout!r} is not listed under references.rollouts",
+                    "add it to references.rollouts",
+                )
+            )
+
+    graph = {s.id: [d for d in s.depends_on if d != s.id] for s in spec.systems}
+    cycle = find_cycle(graph)
+    if cycle is not None:
+        index = system_ids.index(cycle[0])
+        problems.append(
+            Problem(
+                ("systems", index, "depends_on"),
+                f"dependency cycle: {' → '.join(cycle)}",
+                "a system cannot depend on itself through others; remove one edge of the cycle",
+            )
+        )
+
+    for i, campaign in enumerate(spec.campaigns):
+        starts_at, ends_at, _ = campaign_window(campaign, spec.workspace.timezone)
+        if ends_at <= starts_at:
+            problems.append(
+                Problem(
+                    ("campaigns", i, "end"),
+                    f"campaign {campaign.id!r} ends ({campaign.end.isoformat()}) "
+                    f"before it starts ({campaign.start.isoformat()})",
+                    "set end after start",
+                )
+            )
+        for j, ref in enumerate(campaign.systems):
+            if ref not in system_ids:
+                problems.append(_unknown("system", ref, system_ids, ("campaigns", i, "systems", j)))
+    return sorted(problems, key=lambda p: _order(p.path))
+
+
+_SECTIONS = ("version", "workspace", "environments", "systems", "campaigns", "references")
+
+
+def _order(path: Path) -> tuple[int, int]:
+    section = str(path[0]) if path else ""
+    index = path[1] if len(path) > 1 and isinstance(path[1], int) else 0
+    rank = _SECTIONS.index(section) if section in _SECTIONS else len(_SECTIONS)
+    return rank, index
