@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
-    "Conflict",
     "ConfigError",
+    "Conflict",
     "Forbidden",
     "LaunchdeckError",
     "NotFound",
@@ -104,8 +104,6 @@ class UpstreamError(LaunchdeckError):
     code = "upstream_unavailable"
     status = 503
 
-    def __init__(
-        self, message: str, *, hint: str | None = None, retryable: bool = True
-    ) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, retryable: bool = True) -> None:
         super().__init__(message, hint=hint)
         self.retryable = retryable

@@ -1,4 +1,4 @@
-"""Settings from the environment (LAUNCHDECK_*), with embedded defaults that need no configuration."""
+"""Settings from the environment (LAUNCHDECK_*); the embedded defaults need no configuration."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "WORKSPACE_FILE", "STATE_DIR"]
+__all__ = ["STATE_DIR", "WORKSPACE_FILE", "Settings"]
 
 WORKSPACE_FILE = "launchdeck.yaml"
 STATE_DIR = ".launchdeck"

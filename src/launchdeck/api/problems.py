@@ -57,7 +57,7 @@ async def _launchdeck_error(_request: Request, exc: Exception) -> JSONResponse:
             {"where": p.where, "field": p.field, "message": p.message, "hint": p.hint}
             for p in exc.problems
         ]
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None  # noqa: PLR2004
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return problem_response(
         status=exc.status,
         code=exc.code,

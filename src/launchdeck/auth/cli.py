@@ -10,7 +10,9 @@ from launchdeck.cli.context import app_context
 
 __all__ = ["register"]
 
-token_app = typer.Typer(help="API tokens: scoped, expiring, revocable; stored only as hashes.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens: scoped, expiring, revocable; stored only as hashes.", no_args_is_help=True
+)
 
 
 @token_app.command("create")
@@ -74,7 +76,9 @@ def list_tokens(
         )
         for t in tokens
     ]
-    console().print(table("API tokens", ["id", "name", "scopes", "created", "expires", "state"], rows))
+    console().print(
+        table("API tokens", ["id", "name", "scopes", "created", "expires", "state"], rows)
+    )
 
 
 @token_app.command("revoke")

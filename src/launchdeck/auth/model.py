@@ -80,7 +80,7 @@ def make_token(token_id: str, secret: str) -> str:
 def split_token(token: str) -> tuple[str, str]:
     """(id, secret) of a token; Unauthorized (without echoing it) if it is not one of ours."""
     parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:  # noqa: PLR2004
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
         raise Unauthorized(
             "malformed API token",
             hint="tokens look like ld_<id>_<secret>; create one with 'launchdeck token create'",

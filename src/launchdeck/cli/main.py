@@ -106,7 +106,9 @@ def build_app() -> typer.Typer:
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
         version: Annotated[
             bool,
-            typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version."),
+            typer.Option(
+                "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+            ),
         ] = False,
     ) -> None:
         """launchdeck: plan and apply your martech workspace, see every change on a timeline.

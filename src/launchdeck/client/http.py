@@ -60,7 +60,7 @@ def _error_from(response: httpx.Response) -> LaunchdeckError:
             for p in body.get("errors", [])
         ]
         return ValidationFailed(problems, source="the workspace sent to the server")
-    if response.status_code >= 500:  # noqa: PLR2004
+    if response.status_code >= 500:
         return UpstreamError(f"the launchdeck server failed: {detail}", hint=hint)
     error_type = _BY_STATUS.get(response.status_code, LaunchdeckError)
     return error_type(detail, hint=hint, where=where)
@@ -99,8 +99,7 @@ class HttpTransport:
             response = self._client.request(method, path, json=json, params=clean)
         except httpx.HTTPError as exc:
             raise UpstreamError(
-                f"cannot reach the launchdeck API at {self._client.base_url}: "
-                f"{type(exc).__name__}",
+                f"cannot reach the launchdeck API at {self._client.base_url}: {type(exc).__name__}",
                 hint="check LAUNCHDECK_URL and that 'launchdeck serve' is running",
             ) from None
         if response.is_error:

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from launchdeck.errors import Conflict, UpstreamError
 
-__all__ = ["HEAD_REVISION", "Database", "UnitOfWork", "current_revision", "is_lock_conflict", "safe_url", "upgrade"]
+__all__ = [
+    "HEAD_REVISION",
+    "Database",
+    "UnitOfWork",
+    "current_revision",
+    "is_lock_conflict",
+    "safe_url",
+    "upgrade",
+]
 
 HEAD_REVISION = "0001"
 """The newest migration; a test keeps it equal to Alembic's head."""

@@ -1,4 +1,4 @@
-"""Workspace commands: init, validate, plan, apply, status, and the systems/environments/campaigns reads."""
+"""Workspace commands: init, validate, plan, apply, status and the resource reads."""
 
 from __future__ import annotations
 
@@ -51,8 +51,12 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             {
                 "valid": False,
                 "errors": [
-                    {"where": p.where, "field": getattr(p, "field", None), "message": p.message,
-                     "hint": p.hint}
+                    {
+                        "where": p.where,
+                        "field": getattr(p, "field", None),
+                        "message": p.message,
+                        "hint": p.hint,
+                    }
                     for p in problems
                 ],
             }
@@ -75,7 +79,9 @@ def plan(
     ctx: typer.Context,
     detailed_exitcode: Annotated[
         bool,
-        typer.Option("--detailed-exitcode", help="Exit 0 when there are no changes, 4 when there are."),
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when there are no changes, 4 when there are."
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -99,7 +105,9 @@ def apply(
     ctx: typer.Context,
     expected_revision: Annotated[
         int | None,
-        typer.Option(help="Refuse unless the store is still at this revision (from a reviewed plan)."),
+        typer.Option(
+            help="Refuse unless the store is still at this revision (from a reviewed plan)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -117,7 +125,8 @@ def apply(
     print_plan(out, result.plan, target=app.client.target)
     if result.plan.has_changes:
         out.print(
-            f"[green]Applied[/] revision {result.revision}: {plan_summary(result.plan, done=True)}; "
+            f"[green]Applied[/] revision {result.revision}: "
+            f"{plan_summary(result.plan, done=True)}; "
             f"{len(result.event_ids)} events on the timeline."
         )
 
@@ -129,7 +138,9 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     app = app_context(ctx)
     info = app.client.workspace.info()
     if as_json:
-        emit_json({"mode": app.client.mode, "target": app.client.target, **info.model_dump(mode="json")})
+        emit_json(
+            {"mode": app.client.mode, "target": app.client.target, **info.model_dump(mode="json")}
+        )
         return
     name = info.settings.name if info.settings else "(nothing applied yet)"
     rows = [
@@ -143,7 +154,9 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     console().print(table(None, ["", ""], rows))
 
 
-systems_app = typer.Typer(help="Systems: the services and sites your campaigns run on.", no_args_is_help=True)
+systems_app = typer.Typer(
+    help="Systems: the services and sites your campaigns run on.", no_args_is_help=True
+)
 environments_app = typer.Typer(help="Environments (staging, production …).", no_args_is_help=True)
 campaigns_app = typer.Typer(help="Campaigns: when revenue is at stake.", no_args_is_help=True)
 
@@ -224,7 +237,10 @@ def _show(item: Any, as_json: bool) -> None:
     if as_json:
         emit_json(item)
         return
-    rows = [(k, v if not isinstance(v, list | dict) else _compact(v)) for k, v in item.model_dump(mode="json").items()]
+    rows = [
+        (k, v if not isinstance(v, list | dict) else _compact(v))
+        for k, v in item.model_dump(mode="json").items()
+    ]
     console().print(table(None, ["field", "value"], rows))
 
 

@@ -79,7 +79,9 @@ def _field_name(path: Path) -> str:
     return out or "(document)"
 
 
-def _problem_error(source: str, positions: _Positions, problem: Problem, *, key: bool = False) -> ConfigError:
+def _problem_error(
+    source: str, positions: _Positions, problem: Problem, *, key: bool = False
+) -> ConfigError:
     mark = positions.of(problem.path, key=key)
     where = f"{source}:{mark.line}:{mark.column}" if mark else source
     name = _field_name(problem.path)
@@ -102,7 +104,9 @@ def _model_at(root: type[BaseModel], path: Path) -> type[BaseModel] | None:
             args = typing.get_args(annotation)
             annotation = args[-1] if origin is dict else args[0]
     annotation = _unwrap(annotation)
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -126,9 +130,7 @@ def _schema_problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tupl
             hint = suggest(key, known) or (f"allowed keys: {', '.join(known)}" if known else None)
             problems.append((Problem(loc, f"unknown key {key!r}", hint), True))
         elif kind == "missing":
-            problems.append(
-                (Problem(loc, "is required but missing", f"add '{loc[-1]}:'"), False)
-            )
+            problems.append((Problem(loc, "is required but missing", f"add '{loc[-1]}:'"), False))
         else:
             message = str(error["msg"])
             if message.startswith("Value error, "):
@@ -148,9 +150,9 @@ def _trim_union_loc(loc: Path, data: Mapping[str, Any]) -> Path:
     node: Any = data
     kept: list[str | int] = []
     for part in loc:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_mapping or in_list:
             node = node[part]
         else:
             break
@@ -159,7 +161,7 @@ def _trim_union_loc(loc: Path, data: Mapping[str, Any]) -> Path:
 
 
 def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -> WorkspaceSpec:
-    """Parse and fully validate a workspace document; raise ValidationFailed listing every problem."""
+    """Parse and fully validate a workspace; ValidationFailed lists every problem found."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

@@ -189,4 +189,3 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
         ),
         campaigns=tuple(campaigns),
     )
-

@@ -60,7 +60,9 @@ class Plan(_Frozen):
 _MISSING: Any = object()
 
 
-def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> list[FieldChange]:
+def diff_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = ""
+) -> list[FieldChange]:
     """Field-level changes between two JSON objects; nested objects recurse, lists compare whole."""
     changes: list[FieldChange] = []
     for key in sorted(set(before) | set(after)):

@@ -40,7 +40,9 @@ def plan_summary(plan: Plan, *, done: bool = False) -> str:
 def print_plan(out: Console, plan: Plan, *, target: str) -> None:
     """Terraform-style: one line per resource, one per changed field."""
     if not plan.has_changes:
-        out.print(f"No changes: {escape(target)} (revision {plan.base_revision}) matches the workspace.")
+        out.print(
+            f"No changes: {escape(target)} (revision {plan.base_revision}) matches the workspace."
+        )
         return
     out.print(f"Plan against revision {plan.base_revision} of {escape(target)}:\n")
     for change in plan.changes:

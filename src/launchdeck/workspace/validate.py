@@ -99,7 +99,9 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
                     Problem(("systems", i, "depends_on", j), f"system {dep!r} depends on itself")
                 )
             elif dep not in system_ids:
-                problems.append(_unknown("system", dep, system_ids, ("systems", i, "depends_on", j)))
+                problems.append(
+                    _unknown("system", dep, system_ids, ("systems", i, "depends_on", j))
+                )
         for env in system.environments:
             if env not in env_ids:
                 problems.append(

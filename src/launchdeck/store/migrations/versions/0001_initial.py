@@ -98,7 +98,7 @@ def upgrade() -> None:
 
     op.execute(
         sa.text(
-            "INSERT INTO workspace (id, revision, timezone, \"references\") "
+            'INSERT INTO workspace (id, revision, timezone, "references") '
             "VALUES (1, 0, 'UTC', '{}')"
         )
     )
