@@ -49,9 +49,15 @@ def fmt_time(value: datetime | None, tz: str | None = None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+def table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    show_header: bool = True,
+) -> Table:
     """A Rich table; cells are shown with str(), None as '-'."""
-    out = Table(title=title, title_justify="left", header_style="bold")
+    out = Table(title=title, title_justify="left", header_style="bold", show_header=show_header)
     for column in columns:
         out.add_column(column)
     for row in rows:

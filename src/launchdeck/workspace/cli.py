@@ -151,7 +151,7 @@ def status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         ("revision", info.revision),
         *((f"{kind}s", n) for kind, n in info.counts.items()),
     ]
-    console().print(table(None, ["", ""], rows))
+    console().print(table(None, ["", ""], rows, show_header=False))
 
 
 systems_app = typer.Typer(

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `make demo`: the launchdeck story on examples/black-friday/, on embedded defaults.
+# Each capability adds its chapter here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="$PWD/.venv/bin:$PATH"
+LD=launchdeck
+EXAMPLE="$PWD/examples/black-friday"
+STATE="$EXAMPLE/.launchdeck"
+SCRATCH=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+export COLUMNS=${COLUMNS:-110}
+export LAUNCHDECK_WORKSPACE="$EXAMPLE"
+export LAUNCHDECK_DATABASE_URL="sqlite:///$STATE/state.db"
+export LAUNCHDECK_ACTOR="demo@northwind"
+unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
+
+bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'
+chapter() { printf '\n%s━━ %s%s\n' "$bold" "$*" "$off"; }
+say() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$off"; "$@"; }
+# Run a command that is expected to fail, and show its exit code.
+run_expect() {
+  local want=$1; shift
+  printf '%s$ %s%s\n' "$bold" "$*" "$off"
+  set +e; "$@"; local got=$?; set -e
+  say "(exit code $got)"
+  [ "$got" -eq "$want" ] || { echo "demo: expected exit code $want, got $got" >&2; exit 1; }
+}
+
+rm -rf "$STATE"   # every demo starts from an empty store
+
+chapter "1. The workspace is code"
+say "Northwind's martech team declares 8 systems, staging + production and its Black Friday /"
+say "Cyber Monday 2026 campaigns in examples/black-friday/launchdeck.yaml."
+run "$LD" validate
+say "A teammate's edit with a typo, an unknown system and a dependency cycle is caught with"
+say "file:line:column, the field and a fix:"
+cp -r "$EXAMPLE/." "$SCRATCH/broken"
+rm -rf "$SCRATCH/broken/.launchdeck"
+sed -i '0,/^    tier: 1$/s//    teir: 1/; 0,/depends_on: \[cms\]$/s//depends_on: [cms, landing-pages]/' \
+  "$SCRATCH/broken/launchdeck.yaml"
+run_expect 1 "$LD" -w "$SCRATCH/broken" validate
+say "Fixing the typo reveals the cross-reference problems:"
+sed -i 's/teir: 1/tier: 1/; 0,/depends_on: \[tracking-pixel\]$/s//depends_on: [tracking-pixel, checkout]/' \
+  "$SCRATCH/broken/launchdeck.yaml"
+run_expect 1 "$LD" -w "$SCRATCH/broken" validate
+
+chapter "2. Plan, then apply in one transaction"
+run "$LD" plan
+run "$LD" apply
+run "$LD" status
+
+chapter "3. Marketing moves a campaign: the plan shows exactly what changes"
+cp -r "$EXAMPLE/." "$SCRATCH/edited"
+rm -rf "$SCRATCH/edited/.launchdeck"
+# Cyber Monday is extended by a day and its revenue forecast raised; checkout starts calling search.
+sed -i 's/    end: 2026-12-01T06:00:00/    end: 2026-12-02T06:00:00/; s/revenue_per_hour: 220000/revenue_per_hour: 260000/' \
+  "$SCRATCH/edited/launchdeck.yaml"
+sed -i '/id: checkout-api/,/slos:/ s/depends_on: \[tracking-pixel\]/depends_on: [tracking-pixel, search]/' \
+  "$SCRATCH/edited/launchdeck.yaml"
+say "In CI, --detailed-exitcode exits 4 when there is something to apply:"
+run_expect 4 "$LD" -w "$SCRATCH/edited" plan --detailed-exitcode
+run "$LD" -w "$SCRATCH/edited" apply
+run "$LD" campaigns list
+
+chapter "4. Every change is on the timeline"
+run "$LD" timeline --limit 8
+run "$LD" timeline --kind campaign --since 1h
+
+chapter "5. The API: scoped tokens, remote mode for CI runners"
+printf '%s$ %s%s\n' "$bold" "launchdeck token create --name release-bot --scope admin --expires-in 1d" "$off"
+"$LD" token create --name release-bot --scope admin --expires-in 1d >"$SCRATCH/admin.token"
+say "(the token went to stdout once, into a file for the demo; only its hash is stored)"
+READ_TOKEN=$("$LD" token create --name dashboard --scope read --json | "$PWD/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+PORT=$("$PWD/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$LD" serve --port "$PORT" >"$SCRATCH/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  "$PWD/.venv/bin/python" - "$PORT" 2>/dev/null <<'PY' && break || sleep 0.1
+import sys, urllib.request
+urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/readyz", timeout=1)
+PY
+done
+say "launchdeck serve is listening on http://127.0.0.1:$PORT (OpenAPI: /api/openapi.json)"
+say "Remote mode: the same commands, through the API with only a URL and a token:"
+export LAUNCHDECK_URL="http://127.0.0.1:$PORT"
+export LAUNCHDECK_TOKEN; LAUNCHDECK_TOKEN=$(cat "$SCRATCH/admin.token")
+say "(the release bot puts the committed workspace back: the API records it as 'release-bot')"
+run "$LD" -w "$EXAMPLE" apply
+run "$LD" timeline --limit 5
+say "A read-only token may look but not change anything:"
+LAUNCHDECK_TOKEN="$READ_TOKEN" run_expect 1 "$LD" -w "$SCRATCH/edited" apply
+unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+
+chapter "What to look at next"
+cat <<EOT
+  The store is at $STATE/state.db. Try:
+    .venv/bin/launchdeck -w examples/black-friday timeline            # who changed what, when
+    .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
+    .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
+  Docs: README.md, docs/guide.md, docs/architecture.md
+EOT
