@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 		|| $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	$(UV) sync --frozen --quiet
+	@$(VENV)/bin/python -m compileall -q src >/dev/null
 	@touch $(STAMP)
 
 deps: $(STAMP)

@@ -10,8 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
+from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup
 
 from launchdeck import __version__
@@ -48,7 +48,7 @@ def render_error(exc: LaunchdeckError, *, debug: bool) -> None:
 class LaunchdeckGroup(TyperGroup):
     """Renders LaunchdeckErrors raised by any command and maps them to exit codes."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except LaunchdeckError as exc:
@@ -120,7 +120,7 @@ def build_app() -> typer.Typer:
 
     from launchdeck.api.cli import register as register_api
     from launchdeck.auth.cli import register as register_auth
-    from launchdeck.store.cli import register as register_store
+    from launchdeck.cli.db import register as register_store
     from launchdeck.timeline.cli import register as register_timeline
     from launchdeck.workspace.cli import register as register_workspace
 

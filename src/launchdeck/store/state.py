@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -25,7 +26,8 @@ from launchdeck.workspace.spec import References
 
 __all__ = ["SqlStateStore"]
 
-_ROWS: dict[ResourceKind, type[EnvironmentRow | SystemRow | CampaignRow]] = {
+Row = EnvironmentRow | SystemRow | CampaignRow
+_ROWS: dict[ResourceKind, type[Row]] = {
     ResourceKind.ENVIRONMENT: EnvironmentRow,
     ResourceKind.SYSTEM: SystemRow,
     ResourceKind.CAMPAIGN: CampaignRow,
@@ -41,7 +43,7 @@ def _model_fields(kind: ResourceKind) -> tuple[str, ...]:
     return tuple(_MODELS[kind].model_fields)
 
 
-def _to_model(kind: ResourceKind, row: EnvironmentRow | SystemRow | CampaignRow) -> Any:
+def _to_model(kind: ResourceKind, row: Row) -> Any:
     return _MODELS[kind].model_validate({f: getattr(row, f) for f in _model_fields(kind)})
 
 
@@ -83,11 +85,11 @@ class SqlStateStore:
     def list(self, kind: ResourceKind) -> list[Any]:
         """Every stored resource of `kind`, ordered by id."""
         row_type = _ROWS[kind]
-        rows = self.session.scalars(select(row_type).order_by(row_type.id))
+        rows: Iterable[Row] = self.session.scalars(select(row_type).order_by(row_type.id))
         return [_to_model(kind, row) for row in rows]
 
     def get(self, kind: ResourceKind, resource_id: str) -> Any:
-        row = self.session.get(_ROWS[kind], resource_id)
+        row = cast(Row | None, self.session.get(_ROWS[kind], resource_id))
         if row is None:
             raise NotFound(
                 f"no {kind} {resource_id!r}",
@@ -139,7 +141,7 @@ class SqlStateStore:
             self._write_workspace(change)
             return
         row_type = _ROWS[change.kind]
-        existing = self.session.get(row_type, change.id)
+        existing = cast(Row | None, self.session.get(row_type, change.id))
         if change.action is Action.REMOVE:
             if existing is not None:
                 self.session.delete(existing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from launchdeck.store.tables import EventRow
@@ -44,7 +44,7 @@ class SqlTimeline:
 
     def query(self, query: TimelineQuery) -> TimelinePage:
         """One page of events, newest first."""
-        stmt: Select[tuple[EventRow]] = select(EventRow)
+        stmt = select(EventRow)
         if query.since is not None:
             stmt = stmt.where(EventRow.occurred_at >= query.since)
         if query.until is not None:
