@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime
 
 from launchdeck.auth.model import Scope, TokenInfo
 from launchdeck.auth.service import authenticate, authorize
 from launchdeck.errors import Unauthorized
 from launchdeck.store import Database
 
-__all__ = ["RequireScope", "app_clock", "app_db"]
+__all__ = ["RequireScope", "UtcInstant", "app_clock", "app_db"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="token", description="launchdeck API token")
 
@@ -60,3 +61,14 @@ Reader = Annotated[TokenInfo, Depends(RequireScope(Scope.READ))]
 Admin = Annotated[TokenInfo, Depends(RequireScope(Scope.ADMIN))]
 Db = Annotated[Database, Depends(app_db)]
 Clock = Annotated[Callable[[], datetime], Depends(app_clock)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC form
+        raise ValueError("the instant is out of range once converted to UTC") from None
+
+
+UtcInstant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An aware instant from a request, as UTC; a 422 (not a 500) when it has no UTC form."""

@@ -37,10 +37,24 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = _route_template(request)
         latency.labels(request.method, template).observe(time.perf_counter() - started)
         requests.labels(request.method, template, str(response.status_code)).inc()
         return response
 
     return registry
+
+
+def _route_template(request: Request) -> str:
+    """The template of the route that answered, with its router's prefix; "unmatched" if none.
+
+    FastAPI may hand over an included route without its prefix (`/systems/{system_id}` for
+    `/api/v1/systems/cms`). A template has as many segments as the path it matched, so the
+    prefix is the path's leading segments the template does not cover.
+    """
+    template = getattr(request.scope.get("route"), "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    segments = request.scope["path"].split("/")
+    prefix = "/".join(segments[: max(len(segments) - template.count("/"), 1)])
+    return prefix + template

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from launchdeck.api.deps import Admin, Clock, Db
-from launchdeck.auth.model import CreatedToken, Scope, TokenInfo
+from launchdeck.api.deps import Admin, Clock, Db, UtcInstant
+from launchdeck.auth.model import NAME_PATTERN, CreatedToken, Scope, TokenInfo
 from launchdeck.auth.service import TokenService
 
 __all__ = ["router"]
@@ -19,9 +19,9 @@ router = APIRouter(tags=["tokens"])
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.@:-]+$")]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
     scopes: Annotated[list[Scope], Field(min_length=1)]
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcInstant | None = None
 
 
 @router.post("/tokens", status_code=201, summary="Create a token; its secret is shown once")

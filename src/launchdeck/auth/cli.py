@@ -29,12 +29,13 @@ def create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a token and print it once: it cannot be shown again."""
-    from launchdeck.auth.model import Scope
+    from launchdeck.auth.model import Scope, check_token_name
     from launchdeck.cli.render import console, emit_json, err_console
     from launchdeck.client import utc_now
     from launchdeck.durations import parse_duration
     from launchdeck.errors import UsageError
 
+    name = check_token_name(name)  # here too, so remote mode refuses exactly as local mode does
     try:
         scopes = [Scope(s) for s in scope]
     except ValueError:

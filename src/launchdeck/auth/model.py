@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from launchdeck.errors import Unauthorized
+from launchdeck.errors import Unauthorized, UsageError
 
 __all__ = [
     "CreatedToken",
     "Scope",
     "TokenInfo",
+    "check_token_name",
     "grants",
     "hash_secret",
     "make_token",
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 PREFIX = "ld"
+NAME_PATTERN = r"^[\w.@:-]{1,100}$"
+"""A token's name is the actor of its timeline events: one word, as the API's schema says."""
 
 
 class Scope(StrEnum):
@@ -71,6 +75,17 @@ class CreatedToken(BaseModel):
     token: str
     """The plain token. Shown once; only its hash is stored."""
     info: TokenInfo
+
+
+def check_token_name(name: str) -> str:
+    """`name` without surrounding blanks; UsageError when it is not a valid token name."""
+    name = name.strip()
+    if re.fullmatch(NAME_PATTERN, name) is None:
+        raise UsageError(
+            f"invalid token name {name!r}",
+            hint="use 1 to 100 letters, digits, '.', '_', '@', ':' or '-', e.g. ci-deploy",
+        )
+    return name
 
 
 def make_token(token_id: str, secret: str) -> str:

@@ -11,6 +11,7 @@ from launchdeck.auth.model import (
     CreatedToken,
     Scope,
     TokenInfo,
+    check_token_name,
     grants,
     hash_secret,
     make_token,
@@ -23,8 +24,6 @@ from launchdeck.store import Database, SqlTimeline, SqlTokenStore
 from launchdeck.timeline.model import NewEvent
 
 __all__ = ["RemoteTokens", "TokenApi", "TokenService", "authenticate", "authorize"]
-
-_NAME_MAX = 100
 
 
 class TokenApi(Protocol):
@@ -60,9 +59,7 @@ class TokenService:
     ) -> CreatedToken:
         """A new token; its plain text is in the result and nowhere else, ever."""
         scope_set = tuple(sorted(set(scopes), key=list(Scope).index))
-        name = name.strip()
-        if not name or len(name) > _NAME_MAX:
-            raise UsageError(f"a token name must have 1 to {_NAME_MAX} characters")
+        name = check_token_name(name)
         if not scope_set:
             raise UsageError("a token needs at least one scope", hint="e.g. --scope read")
         now = self.clock()

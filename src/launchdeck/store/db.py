@@ -74,6 +74,10 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        elif connection.dialect.name == "sqlite":
+            # SQLite's write lock plays the advisory lock's part: without it, two processes
+            # starting on a fresh file both read "empty" and both create the tables.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         before = current_revision(connection)
         if before != HEAD_REVISION or revision != "head":
             command.upgrade(_alembic_config(connection), revision)

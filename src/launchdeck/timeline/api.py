@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
-from launchdeck.api.deps import Db, Reader
+from launchdeck.api.deps import Db, Reader, UtcInstant
 from launchdeck.timeline.model import MAX_PAGE, TimelinePage, TimelineQuery
 from launchdeck.timeline.service import TimelineService
 
@@ -20,8 +19,8 @@ router = APIRouter(tags=["timeline"])
 def timeline(
     _token: Reader,
     db: Db,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UtcInstant | None = None,
+    until: UtcInstant | None = None,
     system: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z0-9_.:-]{1,100}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,

@@ -13,6 +13,8 @@ from launchdeck.errors import UsageError
 __all__ = ["Event", "NewEvent", "TimelinePage", "TimelineQuery", "decode_cursor", "encode_cursor"]
 
 MAX_PAGE = 500
+_MAX_EVENT_ID = 2**63 - 1
+"""events.id is a 64-bit integer on every engine: a cursor past it was never issued."""
 
 
 class NewEvent(BaseModel):
@@ -66,9 +68,12 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, value = raw.partition(":")
-        if version != "v1":
-            raise ValueError(version)
-        return int(value)
+        if version != "v1" or not (value.isascii() and value.isdigit()):
+            raise ValueError(raw)
+        before_id = int(value)
+        if not 0 < before_id <= _MAX_EVENT_ID:
+            raise ValueError(raw)
+        return before_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UsageError(
             "invalid timeline cursor",

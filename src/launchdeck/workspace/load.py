@@ -120,6 +120,7 @@ def _unwrap(annotation: Any) -> Any:
 
 def _schema_problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[Problem, bool]]:
     problems: list[tuple[Problem, bool]] = []
+    unions: dict[Path, tuple[int, list[str]]] = {}  # path -> (index in problems, member messages)
     for error in exc.errors(include_url=False):
         loc: Path = tuple(error["loc"])
         kind = error["type"]
@@ -141,7 +142,16 @@ def _schema_problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tupl
                 if isinstance(value, str | int | float) and repr(value) not in message
                 else ""
             )
-            problems.append((Problem(_trim_union_loc(loc, data), message + shown), False))
+            path = _trim_union_loc(loc, data)
+            if path != loc:
+                # Pydantic reports one error per member of a union (str | int | float | bool):
+                # one wrong value is one problem, naming every type it could have been.
+                index, members = unions.setdefault(path, (len(problems), []))
+                members.append(message if not members else message.removeprefix("Input should be "))
+                if len(members) > 1:
+                    problems[index] = (Problem(path, " or ".join(members) + shown), False)
+                    continue
+            problems.append((Problem(path, message + shown), False))
     return problems
 
 
@@ -162,15 +172,30 @@ def _trim_union_loc(loc: Path, data: Mapping[str, Any]) -> Path:
 
 def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -> WorkspaceSpec:
     """Parse and fully validate a workspace; ValidationFailed lists every problem found."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: it has a position, no mark
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        raise ConfigError(
+            f"not valid YAML: character U+{exc.character:04X} is not allowed in a YAML file",
+            where=f"{source}:{line}:{column}",
+            hint="remove it, or write it as an escape inside a double-quoted string",
+        ) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
+        mark, context = exc.problem_mark, exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        # An unclosed quote or bracket is found at the end of the file; say where it opened.
+        opened = (
+            f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+            if context is not None and exc.context and (mark is None or context.line != mark.line)
+            else ""
+        )
         raise ConfigError(
-            f"not valid YAML: {exc.problem}",
+            f"not valid YAML: {exc.problem}{opened}",
             where=where,
             hint="check the indentation and quoting around this position",
         ) from exc

@@ -11,7 +11,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 __all__ = [
     "CampaignSpec",
@@ -46,10 +53,41 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def _check_owner(owner: str) -> str:
+    if not _EMAIL_OR_HANDLE.match(owner):
+        raise ValueError(f"owner {owner!r} is not an e-mail address, a @handle or a team name")
+    return owner
+
+
+Owner = Annotated[str, AfterValidator(_check_owner)]
+"""Checked one by one, so an error names the item (and its line), not the whole list."""
+
+
+def _refuse_nul(value: object) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain a NUL character (\\0)")
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _refuse_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_nul(key)
+            _refuse_nul(item)
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
     )
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # YAML ("\0") and JSON ("\u0000") can spell NUL, but PostgreSQL text cannot hold it:
+        # refuse it here, with its place in the file, rather than fail in the middle of apply.
+        _refuse_nul(value)
+        return value
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -86,7 +124,7 @@ class SystemSpec(_Spec):
     id: Id
     name: Name | None = None
     tier: Tier = 2
-    owners: tuple[str, ...] = ()
+    owners: tuple[Owner, ...] = ()
     depends_on: tuple[Id, ...] = ()
     description: str | None = None
     environments: dict[str, SystemEnvironmentSpec] = Field(default_factory=dict)
@@ -94,16 +132,6 @@ class SystemSpec(_Spec):
     """Name of a rollout strategy file in `references.rollouts` (read by the rollout capability)."""
     slos: tuple[FilePath, ...] = ()
     """SLO files (in `references.slos`) that belong to this system."""
-
-    @field_validator("owners")
-    @classmethod
-    def _owners(cls, owners: tuple[str, ...]) -> tuple[str, ...]:
-        for owner in owners:
-            if not _EMAIL_OR_HANDLE.match(owner):
-                raise ValueError(
-                    f"owner {owner!r} is not an e-mail address, a @handle or a team name"
-                )
-        return owners
 
 
 class CampaignSpec(_Spec):

@@ -61,25 +61,27 @@ def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
     """A dependency cycle as a closed walk ([a, b, a]), or None; unknown nodes are ignored."""
     white, grey, black = 0, 1, 2
     colour = dict.fromkeys(graph, white)
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        colour[node] = grey
-        stack.append(node)
-        for nxt in graph.get(node, ()):
-            if nxt not in colour:
-                continue
-            if colour[nxt] == grey:
-                return [*stack[stack.index(nxt) :], nxt]
-            if colour[nxt] == white and (found := visit(nxt)):
-                return found
-        stack.pop()
-        colour[node] = black
-        return None
-
-    for node in sorted(graph):
-        if colour[node] == white and (found := visit(node)):
-            return found
+    # Depth-first with an explicit stack, so a long chain of systems cannot hit the
+    # interpreter's recursion limit.
+    for root in sorted(graph):
+        if colour[root] != white:
+            continue
+        colour[root] = grey
+        path, pending = [root], [iter(graph.get(root, ()))]
+        while pending:
+            for nxt in pending[-1]:
+                if nxt not in colour:
+                    continue
+                if colour[nxt] == grey:
+                    return [*path[path.index(nxt) :], nxt]
+                if colour[nxt] == white:
+                    colour[nxt] = grey
+                    path.append(nxt)
+                    pending.append(iter(graph.get(nxt, ())))
+                    break
+            else:
+                colour[path.pop()] = black
+                pending.pop()
     return None
 
 
