@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["STATE_DIR", "WORKSPACE_FILE", "Settings"]
@@ -34,7 +35,9 @@ class Settings(BaseSettings):
     """Base URL of a launchdeck API: when set, the CLI runs in remote mode."""
     token: SecretStr | None = None
     """API token for remote mode."""
-    actor: str = _default_actor()
+    actor: Annotated[
+        str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
+    ] = _default_actor()
     """Who local-mode changes are attributed to on the timeline."""
     http_timeout_s: float = 30.0
     log_level: str = "info"

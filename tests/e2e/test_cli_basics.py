@@ -102,7 +102,7 @@ def test_init_writes_a_workspace_and_gitignore_that_validate(
     assert (target / ".gitignore").read_text(encoding="utf-8") == ".launchdeck/\n"
     validated = file_mode("--workspace", str(target), "validate")
     assert validated.exit_code == 0, validated.output
-    assert "is valid: 2 environments, 2 systems, 1 campaigns" in validated.stdout
+    assert "is valid: 2 environments, 2 systems, 1 campaign" in validated.stdout
 
 
 def test_init_refuses_to_overwrite_without_force(file_mode: Cli, tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ CASES = {
         new="  - id: black-friday\n    description: a copy\n",
         marker="black-friday\n    description",
         field="campaigns[2].id",
-        message="duplicate id 'black-friday' (first used by item 2)",
+        message="duplicate id 'black-friday' (first used at campaigns[1])",
         hint="ids must be unique within their section; rename one of them",
     ),
     "an unknown system reference suggests the close name": Broken(
@@ -211,7 +211,7 @@ def test_a_missing_workspace_file_points_to_init(file_mode: Cli) -> None:
     result = file_mode("validate")
 
     assert result.exit_code == 1
-    assert f"no workspace file at {file_mode.workspace_file}" in result.stderr
+    assert f"error: {file_mode.workspace_file}: no workspace file here" in result.stderr
     assert "hint: run 'launchdeck init' here, or set LAUNCHDECK_WORKSPACE / --workspace" in (
         result.stderr
     )

@@ -36,11 +36,11 @@ def create(
     from launchdeck.errors import UsageError
 
     name = check_token_name(name)  # here too, so remote mode refuses exactly as local mode does
-    try:
-        scopes = [Scope(s) for s in scope]
-    except ValueError:
+    unknown = [s for s in scope if s not in {v.value for v in Scope}]
+    if unknown:
         allowed = ", ".join(s.value for s in Scope)
-        raise UsageError(f"unknown scope in {scope}", hint=f"use one of: {allowed}") from None
+        raise UsageError(f"unknown scope {unknown[0]!r}", hint=f"use one of: {allowed}")
+    scopes = [Scope(s) for s in scope]
     expires_at = utc_now() + parse_duration(expires_in) if expires_in else None
     created = app_context(ctx).client.tokens.create(name, scopes, expires_at=expires_at)
     if as_json:

@@ -89,11 +89,15 @@ class TokenService:
     def revoke(self, token_id: str) -> TokenInfo:
         now = self.clock()
         with self.db.unit_of_work() as uow:
-            info = SqlTokenStore(uow.session).revoke(token_id, now=now)
-            SqlTimeline(uow.session).append(
-                _token_event("token.revoked", info, actor=self.actor, now=now)
-            )
-            uow.commit()
+            tokens = SqlTokenStore(uow.session)
+            found = tokens.find(token_id)
+            already = found is not None and found[0].revoked_at is not None
+            info = tokens.revoke(token_id, now=now)
+            if not already:  # revoking twice changes nothing and records nothing
+                SqlTimeline(uow.session).append(
+                    _token_event("token.revoked", info, actor=self.actor, now=now)
+                )
+                uow.commit()
         return info
 
 

@@ -100,7 +100,7 @@ def build_app() -> typer.Typer:
             typer.Option(
                 "--workspace",
                 "-w",
-                help="Workspace directory or launchdeck.yaml [env: LAUNCHDECK_WORKSPACE]",
+                help="Workspace directory or launchdeck.yaml \\[env: LAUNCHDECK_WORKSPACE]",
             ),
         ] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,

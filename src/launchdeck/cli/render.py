@@ -16,11 +16,12 @@ __all__ = ["console", "emit_json", "err_console", "fmt_time", "table"]
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # soft_wrap: long paths and file:line:column stay whole in CI logs and pipes.
+    return Console(highlight=False, soft_wrap=True)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _plain(value: Any) -> Any:

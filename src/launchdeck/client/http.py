@@ -60,6 +60,8 @@ def _error_from(response: httpx.Response) -> LaunchdeckError:
             for p in body.get("errors", [])
         ]
         return ValidationFailed(problems, source="the workspace sent to the server")
+    if body.get("code") == "invalid_request":  # the request itself was malformed: a usage error
+        return UsageError(detail, hint=hint)
     if response.status_code >= 500:
         return UpstreamError(f"the launchdeck server failed: {detail}", hint=hint)
     error_type = _BY_STATUS.get(response.status_code, LaunchdeckError)

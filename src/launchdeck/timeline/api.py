@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from launchdeck.api.deps import Db, Reader, UtcInstant
-from launchdeck.timeline.model import MAX_PAGE, TimelinePage, TimelineQuery
+from launchdeck.timeline.model import (
+    KIND_PATTERN,
+    MAX_PAGE,
+    SYSTEM_PATTERN,
+    TimelinePage,
+    TimelineQuery,
+)
 from launchdeck.timeline.service import TimelineService
 
 __all__ = ["router"]
@@ -21,8 +27,8 @@ def timeline(
     db: Db,
     since: UtcInstant | None = None,
     until: UtcInstant | None = None,
-    system: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = None,
-    kind: Annotated[str | None, Query(pattern=r"^[a-z0-9_.:-]{1,100}$")] = None,
+    system: Annotated[str | None, Query(pattern=SYSTEM_PATTERN)] = None,
+    kind: Annotated[str | None, Query(pattern=KIND_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> TimelinePage:

@@ -24,20 +24,31 @@ def timeline(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show change events: who changed what, when."""
+    from pydantic import ValidationError
+
     from launchdeck.cli.render import console, emit_json, fmt_time, table
     from launchdeck.client import utc_now
     from launchdeck.durations import parse_instant
+    from launchdeck.errors import UsageError
     from launchdeck.timeline.model import TimelineQuery
 
     now = utc_now()
-    query = TimelineQuery(
-        since=parse_instant(since, now=now) if since else None,
-        until=parse_instant(until, now=now) if until else None,
-        system=system,
-        kind=kind,
-        limit=limit,
-        cursor=cursor,
-    )
+    try:
+        query = TimelineQuery(
+            since=parse_instant(since, now=now) if since else None,
+            until=parse_instant(until, now=now) if until else None,
+            system=system,
+            kind=kind,
+            limit=limit,
+            cursor=cursor,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise UsageError(
+            f"--{error['loc'][0]}: {error['msg']}",
+            hint="system ids are lowercase with dashes (checkout-api); kinds look like "
+            "system.changed or system",
+        ) from None
     page = app_context(ctx).client.timeline.query(query)
     if as_json:
         emit_json(page)

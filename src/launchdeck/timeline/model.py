@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -13,6 +14,8 @@ from launchdeck.errors import UsageError
 __all__ = ["Event", "NewEvent", "TimelinePage", "TimelineQuery", "decode_cursor", "encode_cursor"]
 
 MAX_PAGE = 500
+SYSTEM_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+KIND_PATTERN = r"^[a-z0-9_.:-]{1,100}$"
 _MAX_EVENT_ID = 2**63 - 1
 """events.id is a 64-bit integer on every engine: a cursor past it was never issued."""
 
@@ -42,8 +45,8 @@ class TimelineQuery(BaseModel):
 
     since: datetime | None = None
     until: datetime | None = None
-    system: str | None = None
-    kind: str | None = None
+    system: Annotated[str | None, Field(pattern=SYSTEM_PATTERN)] = None
+    kind: Annotated[str | None, Field(pattern=KIND_PATTERN)] = None
     """An exact kind (`system.changed`) or a prefix before the dot (`system`)."""
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     cursor: str | None = None

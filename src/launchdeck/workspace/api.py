@@ -15,7 +15,8 @@ from launchdeck.workspace.spec import WorkspaceSpec
 __all__ = ["router"]
 
 router = APIRouter(tags=["workspace"])
-IdPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+# Any id up to 200 characters: one that cannot exist is a 404, as in local mode.
+IdPath = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 def _reader_service(token: Reader, db: Db, clock: Clock) -> WorkspaceService:

@@ -22,14 +22,18 @@ def _loaded(ctx: typer.Context) -> Any:
 
 def init(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Where to create the workspace.")] = Path("."),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(help="Where to create the workspace [default: the --workspace directory]."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Scaffold a workspace: a launchdeck.yaml with commented examples."""
     from launchdeck.cli.render import console
     from launchdeck.workspace.scaffold import scaffold
 
-    written = scaffold(directory, force=force)
+    target = directory if directory is not None else app_context(ctx).settings.workspace_dir
+    written = scaffold(target, force=force)
     out = console()
     for path in written:
         out.print(f"[green]created[/] {path}")
@@ -71,7 +75,7 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json({"valid": True, "file": str(loaded.path), "counts": counts})
         return
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    summary = ", ".join(_count(n, k.removesuffix("s")) for k, n in counts.items())
     console().print(f"[green]✓[/] {loaded.path} is valid: {summary}")
 
 
@@ -127,7 +131,7 @@ def apply(
         out.print(
             f"[green]Applied[/] revision {result.revision}: "
             f"{plan_summary(result.plan, done=True)}; "
-            f"{len(result.event_ids)} events on the timeline."
+            f"{_count(len(result.event_ids), 'event')} on the timeline."
         )
 
 
@@ -242,6 +246,10 @@ def _show(item: Any, as_json: bool) -> None:
         for k, v in item.model_dump(mode="json").items()
     ]
     console().print(table(None, ["field", "value"], rows))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _compact(value: Any) -> str:

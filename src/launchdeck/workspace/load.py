@@ -243,7 +243,7 @@ def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
                 problems.append(
                     Problem(
                         ("references", section, index),
-                        f"file {ref!r} does not exist (looked in {base_dir})",
+                        f"file {ref!r} does not exist (looked in {base_dir.resolve()})",
                         "paths are relative to the directory of launchdeck.yaml",
                     )
                 )
@@ -256,7 +256,7 @@ def load_workspace(path: FsPath) -> LoadedWorkspace:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"no workspace file at {path}",
+            "no workspace file here",
             where=str(path),
             hint="run 'launchdeck init' here, or set LAUNCHDECK_WORKSPACE / --workspace",
         ) from None

@@ -48,7 +48,7 @@ def _duplicates(section: str, ids: Sequence[str]) -> list[Problem]:
             problems.append(
                 Problem(
                     (section, index, "id"),
-                    f"duplicate id {item_id!r} (first used by item {seen[item_id] + 1})",
+                    f"duplicate id {item_id!r} (first used at {section}[{seen[item_id]}])",
                     "ids must be unique within their section; rename one of them",
                 )
             )
@@ -146,7 +146,8 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
                 Problem(
                     ("campaigns", i, "end"),
                     f"campaign {campaign.id!r} ends ({campaign.end.isoformat()}) "
-                    f"before it starts ({campaign.start.isoformat()})",
+                    f"{'when' if ends_at == starts_at else 'before'} it starts "
+                    f"({campaign.start.isoformat()})",
                     "set end after start",
                 )
             )

@@ -386,7 +386,8 @@ def test_referenced_files_must_exist_next_to_the_workspace(tmp_path: Path) -> No
 def test_a_missing_workspace_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_workspace(tmp_path / "launchdeck.yaml")
-    assert caught.value.message == f"no workspace file at {tmp_path / 'launchdeck.yaml'}"
+    assert caught.value.message == "no workspace file here"
+    assert caught.value.where == str(tmp_path / "launchdeck.yaml")
     assert caught.value.hint is not None
     assert "launchdeck init" in caught.value.hint
 

@@ -111,7 +111,7 @@ def test_duplicate_ids_point_at_the_second_and_name_the_first(
     [problem] = check(spec)
     index = 2 if section == "systems" else 1
     assert problem.path == (section, index, "id")
-    assert problem.message.endswith("(first used by item 1)")
+    assert problem.message.endswith(f"(first used at {section}[0])")
     assert problem.message.startswith("duplicate id ")
 
 
