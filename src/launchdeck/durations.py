@@ -10,6 +10,7 @@ from launchdeck.errors import UsageError
 __all__ = ["parse_duration", "parse_instant"]
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_LONGEST = timedelta(days=36500)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
@@ -21,7 +22,13 @@ def parse_duration(text: str) -> timedelta:
             f"not a duration: {text!r}",
             hint="use a number and a unit: 30s, 15m, 2h, 7d or 1w",
         )
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        value = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        value = _LONGEST * 2
+    if value > _LONGEST:
+        raise UsageError(f"duration {text!r} is too long", hint="use at most 100 years (36500d)")
+    return value
 
 
 def parse_instant(text: str, *, now: datetime) -> datetime:

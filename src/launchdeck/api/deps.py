@@ -33,7 +33,7 @@ def app_clock(request: Request) -> Callable[[], datetime]:
 class RequireScope:
     """Depend on this to require a valid token holding `scope`; it resolves to the token.
 
-    The route table is introspected for these (tests/integration/api/test_auth.py), so every
+    The route table is introspected for these (tests/integration/api/test_api_auth.py), so every
     new mutating route is checked for 401/403 automatically.
     """
 

@@ -75,7 +75,7 @@ async def _request_validation(_request: Request, exc: Exception) -> JSONResponse
     errors = [
         {
             "field": ".".join(str(p) for p in e.get("loc", ())),
-            "message": str(e.get("msg", "")),
+            "message": str(e.get("msg", "")).removeprefix("Value error, "),
         }
         for e in exc.errors()
     ]
