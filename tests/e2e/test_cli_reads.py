@@ -13,6 +13,7 @@ from cli_driver import SQLITE_ONLY, Cli, table_rows
 
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.model import to_model
+from launchdeck.workspace.spec import FreezesSpec
 
 
 def _expected(cli: Cli, kind: str) -> list[dict[str, object]]:
@@ -61,6 +62,7 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         "name": "northwind-martech",
         "timezone": "America/New_York",
         "description": "Growth and marketing engineering at Northwind Outfitters",
+        "freezes": FreezesSpec().model_dump(mode="json"),
         "references": {
             "calendars": ["calendars/retail-holidays-2026.ics"],
             "slos": ["slos/checkout-api.yaml"],

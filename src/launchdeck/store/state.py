@@ -22,7 +22,7 @@ from launchdeck.workspace.model import (
     WorkspaceSettings,
 )
 from launchdeck.workspace.plan import Action, ResourceChange
-from launchdeck.workspace.spec import References
+from launchdeck.workspace.spec import FreezesSpec, References
 
 __all__ = ["SqlStateStore"]
 
@@ -79,6 +79,7 @@ class SqlStateStore:
             name=row.name,
             timezone=row.timezone,
             description=row.description,
+            freezes=FreezesSpec.model_validate(row.freezes) if row.freezes else FreezesSpec(),
             references=References.model_validate(row.references or {}),
         )
 
@@ -162,3 +163,4 @@ class SqlStateStore:
         row.timezone = settings.timezone
         row.description = settings.description
         row.references = settings.references.model_dump(mode="json")
+        row.freezes = settings.freezes.model_dump(mode="json")

@@ -26,6 +26,8 @@ __all__ = [
     "CampaignRow",
     "EnvironmentRow",
     "EventRow",
+    "FreezeRow",
+    "OverrideRow",
     "SystemRow",
     "UtcDateTime",
     "WorkspaceRow",
@@ -71,6 +73,8 @@ class WorkspaceRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     description: Mapped[str | None] = mapped_column(Text)
     references: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    freezes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Freeze policies (FreezesSpec as JSON); NULL means the documented defaults."""
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -113,6 +117,7 @@ class CampaignRow(Base):
     channels: Mapped[list[str]] = mapped_column(Json, default=list)
     systems: Mapped[list[str]] = mapped_column(Json, default=list)
     description: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -146,3 +151,36 @@ class ApiTokenRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FreezeRow(Base):
+    """An ad-hoc freeze added from the CLI or API. Lifted by setting `lifted_at`, never deleted."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    system: Mapped[str | None] = mapped_column(String(63))
+    """NULL: every system."""
+    environment: Mapped[str | None] = mapped_column(String(63))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    allow: Mapped[list[str]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OverrideRow(Base):
+    """An admin's time-boxed, reasoned exception to freezes for one system."""
+
+    __tablename__ = "gate_overrides"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    system: Mapped[str] = mapped_column(String(63), index=True)
+    environment: Mapped[str | None] = mapped_column(String(63))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

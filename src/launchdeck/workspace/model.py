@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from launchdeck.workspace.spec import (
     CampaignSpec,
     ConfigValue,
+    FreezesSpec,
     References,
     SystemEnvironmentSpec,
     WorkspaceSpec,
@@ -50,6 +51,7 @@ class WorkspaceSettings(_Model):
     name: str
     timezone: str = "UTC"
     description: str | None = None
+    freezes: FreezesSpec = FreezesSpec()
     references: References = References()
 
 
@@ -92,6 +94,8 @@ class Campaign(_Model):
     channels: tuple[str, ...] = ()
     systems: tuple[str, ...] = ()
     description: str | None = None
+    source: str | None = None
+    """An ICS feed's path for imported campaigns; None for launchdeck.yaml."""
 
 
 class DesiredState(_Model):
@@ -155,6 +159,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
                 channels=c.channels,
                 systems=c.systems,
                 description=c.description,
+                source=c.source,
             )
         )
     return DesiredState(
@@ -162,6 +167,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             name=spec.workspace.name,
             timezone=tz,
             description=spec.workspace.description,
+            freezes=spec.freezes,
             references=spec.references,
         ),
         environments=tuple(

@@ -7,22 +7,30 @@ where every problem at once can be reported with its place in the file.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 
+from launchdeck.calendar.model import ChangeType
+from launchdeck.errors import LaunchdeckError
+
 __all__ = [
+    "CalendarFeedSpec",
+    "CampaignFreezeSpec",
     "CampaignSpec",
     "EnvironmentSpec",
+    "FreezesSpec",
+    "RecurringFreezeSpec",
     "References",
     "SystemEnvironmentSpec",
     "SystemSpec",
@@ -147,6 +155,8 @@ class CampaignSpec(_Spec):
     channels: tuple[str, ...] = ()
     systems: tuple[Id, ...] = ()
     description: str | None = None
+    source: FilePath | None = None
+    """Where the campaign came from when not launchdeck.yaml (an ICS feed); set by the loader."""
 
     @field_validator("timezone")
     @classmethod
@@ -161,10 +171,117 @@ class CampaignSpec(_Spec):
         return value
 
 
-class References(_Spec):
-    """Files later capabilities read. Stored as opaque paths now, checked for existence."""
+class CalendarFeedSpec(_Spec):
+    """An iCalendar (RFC 5545) file whose events become campaigns.
 
-    calendars: tuple[FilePath, ...] = ()
+    Per event, a campaign field comes from (first found): an `X-LAUNCHDECK-<FIELD>` property,
+    a `field: value` line in DESCRIPTION, a CATEGORIES entry (`tier-1`, `system:cms`), this
+    feed's default. See docs/calendar.md.
+    """
+
+    path: FilePath
+    timezone: str | None = None
+    """Zone of floating times and all-day events; the workspace time zone when omitted."""
+    tier: Tier = 2
+    revenue_per_hour: Annotated[float, Field(ge=0)] = 0.0
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    systems: tuple[Id, ...] = ()
+    channels: tuple[str, ...] = ()
+    horizon_days: Annotated[int, Field(ge=1, le=3660)] = 400
+    """How far ahead recurring events are expanded."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value is not None else None
+
+
+def _duration(value: object) -> object:
+    """Accept `24h`, `30m`, `2d` as well as ISO 8601 / seconds for durations."""
+    if isinstance(value, str) and value and value[-1] in "smhdw" and value[:-1].strip():
+        from launchdeck.durations import parse_duration
+
+        try:
+            return parse_duration(value)
+        except LaunchdeckError as exc:
+            raise ValueError(exc.message) from None
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
+_ALL_BUT_FEATURES = (
+    ChangeType.ROLLBACK,
+    ChangeType.HOTFIX,
+    ChangeType.CONTENT,
+    ChangeType.CONFIG,
+    ChangeType.FLAG,
+)
+
+
+class CampaignFreezeSpec(_Spec):
+    """A freeze around every campaign of a tier: from `before` its start to `after` its end."""
+
+    tier: Tier
+    before: Duration = timedelta(0)
+    after: Duration = timedelta(0)
+    allow: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+    environments: tuple[Id, ...] = ()
+    """Empty: every production-like environment."""
+
+
+class RecurringFreezeSpec(_Spec):
+    """A repeating window: RRULE local start times, each lasting `duration` of wall clock."""
+
+    id: Id
+    name: Name | None = None
+    rrule: Annotated[str, StringConstraints(min_length=5, max_length=500)]
+    """RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=FR (without the 'RRULE:' prefix)."""
+    start: datetime
+    """First window's local start (DTSTART), e.g. 2026-01-02T15:00."""
+    duration: Duration
+    timezone: str | None = None
+    systems: tuple[Id, ...] = ()
+    """Empty: every system."""
+    environments: tuple[Id, ...] = ()
+    allow: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+    reason: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value is not None else None
+
+    @field_validator("rrule")
+    @classmethod
+    def _rrule(cls, value: str) -> str:
+        from dateutil.rrule import rrulestr
+
+        value = value.removeprefix("RRULE:")
+        try:
+            rrulestr(value, dtstart=datetime(2026, 1, 1))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"not a valid RRULE: {exc}") from None
+        return value
+
+
+DEFAULT_CAMPAIGN_FREEZES = (
+    CampaignFreezeSpec(tier=1, before=timedelta(hours=24), after=timedelta(hours=48)),
+    CampaignFreezeSpec(tier=2, allow=_ALL_BUT_FEATURES),
+)
+
+
+class FreezesSpec(_Spec):
+    """Freeze policies. Omitted: tier 1 from 24 h before to 48 h after (rollback, hotfix);
+    tier 2 during the campaign (everything but features); tier 3 never frozen."""
+
+    campaigns: tuple[CampaignFreezeSpec, ...] = DEFAULT_CAMPAIGN_FREEZES
+    recurring: tuple[RecurringFreezeSpec, ...] = ()
+
+
+class References(_Spec):
+    """Files other capabilities read, relative to launchdeck.yaml; checked for existence."""
+
+    calendars: tuple[FilePath | CalendarFeedSpec, ...] = ()
     slos: tuple[FilePath, ...] = ()
     rollouts: tuple[FilePath, ...] = ()
 
@@ -177,4 +294,5 @@ class WorkspaceSpec(_Spec):
     environments: tuple[EnvironmentSpec, ...] = ()
     systems: tuple[SystemSpec, ...] = ()
     campaigns: tuple[CampaignSpec, ...] = ()
+    freezes: FreezesSpec = FreezesSpec()
     references: References = References()

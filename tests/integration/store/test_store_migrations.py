@@ -77,6 +77,8 @@ def test_the_initial_migration_creates_the_single_workspace_row(fresh: Database)
         "campaigns": [],
         "environments": [],
         "events": [],
+        "freezes": [],
+        "gate_overrides": [],
         "systems": [],
     }
 
