@@ -75,7 +75,24 @@ chapter "4. Every change is on the timeline"
 run "$LD" timeline --limit 8
 run "$LD" timeline --kind campaign --since 1h
 
-chapter "5. The API: scoped tokens, remote mode for CI runners"
+chapter "5. May I deploy? The gate knows the campaign calendar"
+BF="2026-11-27T15:00:00Z"   # Black Friday afternoon (fixed, so the story is the same every day)
+say "A feature to landing-pages on Black Friday afternoon: blocked, with the campaign at stake,"
+say "the dependency path and the next time the same change would be allowed (exit code 3 for CI):"
+run_expect 3 "$LD" gate check landing-pages --change-type feature --at "$BF"
+say "A change to cms reaches Black Friday through landing-pages, so it is blocked as well:"
+run_expect 3 "$LD" gate check cms --change-type config --at "$BF"
+say "A hotfix is what a tier-1 freeze allows: exit 0, with the warning printed:"
+run "$LD" gate check landing-pages --change-type hotfix --at "$BF"
+say "The payments team freezes checkout for a provider incident (ad-hoc, with a reason and an end):"
+run "$LD" freeze add --system checkout-api --until 2026-12-31T00:00:00Z --reason "payment provider degraded"
+run "$LD" calendar --from 2026-11-26T00:00:00Z --to 7d --system checkout-api
+run "$LD" calendar export -o "$STATE/calendar.ics"
+say "Marketing can subscribe to that feed (or GET /api/v1/calendar.ics) to see deploy freezes"
+say "in their own calendar app. Blocked checks are on the timeline:"
+run "$LD" timeline --kind gate --limit 3
+
+chapter "6. The API: scoped tokens, remote mode for CI runners"
 printf '%s$ %s%s\n' "$bold" "launchdeck token create --name release-bot --scope admin --expires-in 1d" "$off"
 "$LD" token create --name release-bot --scope admin --expires-in 1d >"$SCRATCH/admin.token"
 say "(the token went to stdout once, into a file for the demo; only its hash is stored)"
@@ -96,6 +113,8 @@ export LAUNCHDECK_TOKEN; LAUNCHDECK_TOKEN=$(cat "$SCRATCH/admin.token")
 say "(the release bot puts the committed workspace back: the API records it as 'release-bot')"
 run "$LD" -w "$EXAMPLE" apply
 run "$LD" timeline --limit 5
+say "A CI runner asks the gate through the API with the same command (recorded as release-bot):"
+run_expect 3 "$LD" gate check checkout-api --at "$BF"
 say "A read-only token may look but not change anything:"
 LAUNCHDECK_TOKEN="$READ_TOKEN" run_expect 1 "$LD" -w "$SCRATCH/edited" apply
 unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
@@ -103,8 +122,10 @@ kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 
 chapter "What to look at next"
 cat <<EOT
-  The store is at $STATE/state.db. Try:
+  The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics. Try:
     .venv/bin/launchdeck -w examples/black-friday timeline            # who changed what, when
+    .venv/bin/launchdeck -w examples/black-friday gate check cms      # may I deploy now?
+    .venv/bin/launchdeck -w examples/black-friday calendar            # campaigns and freezes ahead
     .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
     .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
   Docs: README.md, docs/guide.md, docs/architecture.md

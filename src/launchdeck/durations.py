@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from launchdeck.errors import UsageError
 
-__all__ = ["parse_duration", "parse_instant"]
+__all__ = ["parse_duration", "parse_instant", "until_instant"]
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _LONGEST = timedelta(days=36500)
@@ -43,3 +43,11 @@ def parse_instant(text: str, *, now: datetime) -> datetime:
             hint="use a duration back from now (2h, 7d) or ISO 8601 (2026-11-27T09:00Z)",
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def until_instant(text: str, *, now: datetime | None = None) -> datetime:
+    """An end given as a duration from now (`4h`) or an ISO 8601 instant (naive = UTC)."""
+    now = now or datetime.now(UTC)
+    if _DURATION.match(text):
+        return now + parse_duration(text)
+    return parse_instant(text, now=now)

@@ -11,8 +11,9 @@ from cli_driver import SQLITE_ONLY, Cli
 from launchdeck.workspace.plan import Action, Plan
 from launchdeck.workspace.service import ApplyResult
 
-# The example: 1 workspace + 2 environments + 8 systems + 5 campaigns.
-EXAMPLE_RESOURCES = 16
+# The example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in launchdeck.yaml,
+# 2 events of its calendar feed).
+EXAMPLE_RESOURCES = 18
 EXIT_CHANGES = 4
 
 
@@ -173,4 +174,11 @@ def test_removing_a_campaign_from_the_file_plans_and_applies_a_removal(mode: Cli
     assert "Applied revision 2: 0 added, 0 changed, 1 removed" in applied.stdout
     ids = [c["id"] for c in mode.json("campaigns", "list")]
     assert "cyber-week-emails" not in ids
-    assert len(ids) == 4
+    assert ids == [
+        "black-friday",
+        "cyber-monday",
+        "early-access",
+        "green-monday-20261214-a7e9d6",
+        "small-business-saturday",
+        "thanksgiving-us-20261126-32309e",
+    ]

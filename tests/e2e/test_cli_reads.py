@@ -52,11 +52,11 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         ["revision", "1"],
         ["environments", "2"],
         ["systems", "8"],
-        ["campaigns", "5"],
+        ["campaigns", "7"],  # 5 in launchdeck.yaml + 2 events of its calendar feed
     ]
     status = mode.json("status")
     assert (status["mode"], status["target"], status["revision"]) == (mode.mode, mode.target, 1)
-    assert status["counts"] == {"environment": 2, "system": 8, "campaign": 5}
+    assert status["counts"] == {"environment": 2, "system": 8, "campaign": 7}
     assert status["settings"] == {
         "id": "workspace",
         "name": "northwind-martech",
@@ -64,7 +64,19 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         "description": "Growth and marketing engineering at Northwind Outfitters",
         "freezes": FreezesSpec().model_dump(mode="json"),
         "references": {
-            "calendars": ["calendars/retail-holidays-2026.ics"],
+            "calendars": [
+                {
+                    "path": "calendars/retail-holidays-2026.ics",
+                    "timezone": None,
+                    "tier": 3,
+                    "revenue_per_hour": 0.0,
+                    "currency": "USD",
+                    "systems": [],
+                    "channels": [],
+                    "horizon_days": 400,
+                    "since": "2026-11-01T00:00:00Z",
+                }
+            ],
             "slos": ["slos/checkout-api.yaml"],
             "rollouts": ["rollouts/landing-pages-canary.yaml"],
         },
@@ -142,7 +154,9 @@ def test_campaigns_list_shows_windows_in_their_zone_and_revenue(mode: Cli) -> No
         "cyber-monday",
         "cyber-week-emails",
         "early-access",
+        "green-monday-20261214-a7e9d6",
         "small-business-saturday",
+        "thanksgiving-us-20261126-32309e",
     ]
     assert rows[0] == [
         "black-friday",
@@ -153,7 +167,37 @@ def test_campaigns_list_shows_windows_in_their_zone_and_revenue(mode: Cli) -> No
         "185,000 USD",
         "landing-pages, checkout-api, tracking-pixel, recommendations, search",
     ]
-    assert mode.json("campaigns", "list") == _expected(mode, "campaigns")
+    # The two events of the calendar feed: tier, revenue and systems from the event or the
+    # feed's defaults in launchdeck.yaml.
+    assert rows[4] == [
+        "green-monday-20261214-a7e9d6",
+        "Green Monday",
+        "2",
+        "2026-12-14 00:00 EST",
+        "2026-12-15 00:00 EST",
+        "60,000 USD",
+        "landing-pages, email-renderer",
+    ]
+    assert rows[6] == [
+        "thanksgiving-us-20261126-32309e",
+        "Thanksgiving (US)",
+        "3",
+        "2026-11-26 00:00 EST",
+        "2026-11-27 00:00 EST",
+        "0 USD",
+        "",
+    ]
+    listed = mode.json("campaigns", "list")
+    assert listed == _expected(mode, "campaigns")
+    assert {c["id"]: c["source"] for c in listed} == {
+        "black-friday": None,
+        "cyber-monday": None,
+        "cyber-week-emails": None,
+        "early-access": None,
+        "green-monday-20261214-a7e9d6": "calendars/retail-holidays-2026.ics",
+        "small-business-saturday": None,
+        "thanksgiving-us-20261126-32309e": "calendars/retail-holidays-2026.ics",
+    }
 
 
 @SQLITE_ONLY

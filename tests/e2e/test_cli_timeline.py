@@ -12,9 +12,10 @@ from launchdeck.timeline.model import TimelinePage
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.service import WorkspaceService
 
-# Applying the example: 1 workspace + 2 environments + 8 systems + 5 campaigns; plus the
-# `token.created` of the admin token every test starts with.
-APPLIED_EVENTS = 16
+# Applying the example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in
+# launchdeck.yaml, 2 events of its calendar feed); plus the `token.created` of the admin token
+# every test starts with.
+APPLIED_EVENTS = 18
 ALL_EVENTS = APPLIED_EVENTS + 1
 
 
@@ -43,10 +44,22 @@ def test_timeline_records_each_applied_change_with_its_actor(mode: Cli) -> None:
     assert [e.id for e in page.events] == sorted((e.id for e in page.events), reverse=True)
     assert Counter(e.kind for e in page.events) == {
         "system.added": 8,
-        "campaign.added": 5,
+        "campaign.added": 7,
         "environment.added": 2,
         "workspace.added": 1,
         "token.created": 1,
+    }
+    sources = {
+        e.subject: e.payload["after"]["source"] for e in page.events if e.kind == "campaign.added"
+    }
+    assert sources == {
+        "campaign/black-friday": None,
+        "campaign/cyber-monday": None,
+        "campaign/cyber-week-emails": None,
+        "campaign/early-access": None,
+        "campaign/green-monday-20261214-a7e9d6": "calendars/retail-holidays-2026.ics",
+        "campaign/small-business-saturday": None,
+        "campaign/thanksgiving-us-20261126-32309e": "calendars/retail-holidays-2026.ics",
     }
     actors = {e.kind: e.actor for e in page.events}
     assert actors["token.created"] == SETUP_ACTOR
@@ -81,7 +94,7 @@ def test_timeline_table_shows_time_actor_kind_subject_and_fields(mode: Cli) -> N
         "campaign/black-friday",
         "revenue_per_hour",
     ]
-    assert rows[1][3:] == ["campaign.added", "campaign/small-business-saturday", "-"]
+    assert rows[1][3:] == ["campaign.added", "campaign/thanksgiving-us-20261126-32309e", "-"]
 
 
 def test_since_and_until_select_events_by_time(mode: Cli) -> None:
@@ -119,8 +132,8 @@ def test_system_filter_keeps_the_events_about_that_system(mode: Cli) -> None:
 
 
 KIND_FILTERS = {
-    "a prefix selects every verb": ("campaign", {"campaign.added": 5}),
-    "an exact kind": ("campaign.added", {"campaign.added": 5}),
+    "a prefix selects every verb": ("campaign", {"campaign.added": 7}),
+    "an exact kind": ("campaign.added", {"campaign.added": 7}),
     "another resource": ("token", {"token.created": 1}),
     "a partial word matches nothing": ("camp", {}),
 }

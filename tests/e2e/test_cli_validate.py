@@ -115,12 +115,12 @@ def test_the_example_workspace_is_valid(file_mode: Cli) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 5 campaigns\n"
+        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 7 campaigns\n"
     )
     assert file_mode.json("validate") == {
         "valid": True,
         "file": str(file_mode.workspace_file),
-        "counts": {"environments": 2, "systems": 8, "campaigns": 5},
+        "counts": {"environments": 2, "systems": 8, "campaigns": 7},
     }
 
 

@@ -27,6 +27,8 @@ def create_app(
 ) -> FastAPI:
     """An app serving the workspace in `db` (or the database `settings` name)."""
     from launchdeck.auth.api import router as tokens_router
+    from launchdeck.calendar.api import router as calendar_router
+    from launchdeck.gate.api import router as gate_router
     from launchdeck.timeline.api import router as timeline_router
     from launchdeck.workspace.api import router as workspace_router
 
@@ -59,6 +61,6 @@ def create_app(
     def metrics(_token: Reader) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    for router in (workspace_router, timeline_router, tokens_router):
+    for router in (workspace_router, timeline_router, tokens_router, calendar_router, gate_router):
         app.include_router(router, prefix="/api/v1")
     return app

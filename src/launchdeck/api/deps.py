@@ -59,6 +59,7 @@ class RequireScope:
 
 Reader = Annotated[TokenInfo, Depends(RequireScope(Scope.READ))]
 Admin = Annotated[TokenInfo, Depends(RequireScope(Scope.ADMIN))]
+Deployer = Annotated[TokenInfo, Depends(RequireScope(Scope.DEPLOY))]
 Db = Annotated[Database, Depends(app_db)]
 Clock = Annotated[Callable[[], datetime], Depends(app_clock)]
 

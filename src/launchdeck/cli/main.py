@@ -120,7 +120,9 @@ def build_app() -> typer.Typer:
 
     from launchdeck.api.cli import register as register_api
     from launchdeck.auth.cli import register as register_auth
+    from launchdeck.calendar.cli import register as register_calendar
     from launchdeck.cli.db import register as register_store
+    from launchdeck.gate.cli import register as register_gate
     from launchdeck.timeline.cli import register as register_timeline
     from launchdeck.workspace.cli import register as register_workspace
 
@@ -128,6 +130,8 @@ def build_app() -> typer.Typer:
         register_workspace,
         register_timeline,
         register_auth,
+        register_calendar,
+        register_gate,
         register_api,
         register_store,
     ):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
+    from launchdeck.calendar.service import CalendarApi
+    from launchdeck.gate.service import GateApi
     from launchdeck.settings import Settings
     from launchdeck.timeline.service import TimelineApi
     from launchdeck.workspace.service import WorkspaceApi
@@ -35,6 +37,8 @@ class Client:
     workspace: WorkspaceApi
     timeline: TimelineApi
     tokens: TokenApi
+    calendar: CalendarApi
+    gate: GateApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -46,6 +50,8 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
     if settings.remote:
         return _remote(settings)
     from launchdeck.auth.service import TokenService
+    from launchdeck.calendar.service import CalendarService
+    from launchdeck.gate.service import GateService
     from launchdeck.store import Database, safe_url
     from launchdeck.timeline.service import TimelineService
     from launchdeck.workspace.service import WorkspaceService
@@ -57,13 +63,17 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         workspace=WorkspaceService(db, actor=settings.actor, clock=clock),
         timeline=TimelineService(db),
         tokens=TokenService(db, actor=settings.actor, clock=clock),
+        calendar=CalendarService(db, actor=settings.actor, clock=clock),
+        gate=GateService(db, actor=settings.actor, clock=clock),
         _close=db.dispose,
     )
 
 
 def _remote(settings: Settings) -> Client:
     from launchdeck.auth.service import RemoteTokens
+    from launchdeck.calendar.service import RemoteCalendar
     from launchdeck.client.http import HttpTransport
+    from launchdeck.gate.service import RemoteGate
     from launchdeck.timeline.service import RemoteTimeline
     from launchdeck.workspace.remote import RemoteWorkspace
 
@@ -76,5 +86,7 @@ def _remote(settings: Settings) -> Client:
         workspace=RemoteWorkspace(http),
         timeline=RemoteTimeline(http),
         tokens=RemoteTokens(http),
+        calendar=RemoteCalendar(http),
+        gate=RemoteGate(http),
         _close=http.close,
     )

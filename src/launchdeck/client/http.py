@@ -96,6 +96,22 @@ class HttpTransport:
         params: Mapping[str, Any] | None = None,
     ) -> T:
         """Send one request and parse the answer as `result`; errors become LaunchdeckErrors."""
+        response = self._send(method, path, json=json, params=params)
+        adapter: TypeAdapter[T] = TypeAdapter(result)
+        return adapter.validate_json(response.content)
+
+    def raw(self, method: str, path: str) -> bytes:
+        """The body of a non-JSON answer (an ICS feed); errors become LaunchdeckErrors."""
+        return self._send(method, path).content
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = self._client.request(method, path, json=json, params=clean)
@@ -106,8 +122,7 @@ class HttpTransport:
             ) from None
         if response.is_error:
             raise _error_from(response)
-        adapter: TypeAdapter[T] = TypeAdapter(result)
-        return adapter.validate_json(response.content)
+        return response
 
     def close(self) -> None:
         self._client.close()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select, update
@@ -135,6 +136,16 @@ class SqlStateStore:
                 hint="run 'launchdeck plan' again and review the new changes",
             )
         return expected + 1
+
+    def longest_campaign(self) -> timedelta | None:
+        """The longest stored campaign's duration; None when unknown (no apply since 0002)."""
+        seconds = self._workspace_row().longest_campaign_s
+        return timedelta(seconds=seconds) if seconds is not None else None
+
+    def record_longest_campaign(self, campaigns: Iterable[Campaign]) -> None:
+        """Remember the longest campaign of the state just written (see WorkspaceRow)."""
+        longest = max((c.ends_at - c.starts_at for c in campaigns), default=timedelta(0))
+        self._workspace_row().longest_campaign_s = math.ceil(longest.total_seconds())
 
     def write(self, change: ResourceChange, *, now: datetime) -> None:
         """Carry out one planned change on the rows."""

@@ -75,6 +75,9 @@ class WorkspaceRow(Base):
     references: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     freezes: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Freeze policies (FreezesSpec as JSON); NULL means the documented defaults."""
+    longest_campaign_s: Mapped[int | None] = mapped_column(Integer)
+    """The longest stored campaign, kept by apply: it bounds time-range queries on campaigns,
+    so a gate check reads an index range instead of scanning years of occurrences."""
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

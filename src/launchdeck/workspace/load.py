@@ -11,6 +11,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -18,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from launchdeck.errors import ConfigError, ValidationFailed
-from launchdeck.workspace.spec import WorkspaceSpec
+from launchdeck.workspace.spec import CalendarFeedSpec, WorkspaceSpec
 from launchdeck.workspace.validate import Path, Problem, check, suggest
 
 __all__ = ["LoadedWorkspace", "load_workspace", "parse_workspace"]
@@ -238,7 +239,8 @@ def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -
 def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
     problems = []
     for section in ("calendars", "slos", "rollouts"):
-        for index, ref in enumerate(getattr(spec.references, section)):
+        for index, entry in enumerate(getattr(spec.references, section)):
+            ref = entry.path if isinstance(entry, CalendarFeedSpec) else entry
             if not (base_dir / ref).is_file():
                 problems.append(
                     Problem(
@@ -250,8 +252,12 @@ def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
     return problems
 
 
-def load_workspace(path: FsPath) -> LoadedWorkspace:
-    """Read and validate the launchdeck.yaml at `path`."""
+def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorkspace:
+    """Read and validate the launchdeck.yaml at `path`, with its calendar feeds' campaigns.
+
+    Recurring feed events are expanded from 30 days before `now` (the wall clock) to each
+    feed's horizon.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -263,7 +269,12 @@ def load_workspace(path: FsPath) -> LoadedWorkspace:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the workspace file: {exc}", where=str(path)) from exc
     source = _display_path(path)
-    return LoadedWorkspace(path, parse_workspace(text, source=source, base_dir=path.parent))
+    spec = parse_workspace(text, source=source, base_dir=path.parent)
+    if spec.references.calendars:
+        from launchdeck.workspace.feeds import import_feeds
+
+        spec = import_feeds(spec, path.parent, now=now or datetime.now(UTC))
+    return LoadedWorkspace(path, spec)
 
 
 def _display_path(path: FsPath) -> str:

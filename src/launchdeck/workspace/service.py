@@ -147,6 +147,7 @@ class WorkspaceService:
                 store.write(change, now=now)
                 event = change_event(change, revision=revision, actor=self.actor, now=now)
                 event_ids.append(timeline.append(event).id)
+            store.record_longest_campaign(desired.campaigns)
             uow.commit()
         return ApplyResult(revision=revision, plan=plan, event_ids=tuple(event_ids))
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -189,6 +190,8 @@ class CalendarFeedSpec(_Spec):
     channels: tuple[str, ...] = ()
     horizon_days: Annotated[int, Field(ge=1, le=3660)] = 400
     """How far ahead recurring events are expanded."""
+    since: AwareDatetime | None = None
+    """Import occurrences ending after this instant; 30 days before now when omitted."""
 
     @field_validator("timezone")
     @classmethod

@@ -154,10 +154,41 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
         for j, ref in enumerate(campaign.systems):
             if ref not in system_ids:
                 problems.append(_unknown("system", ref, system_ids, ("campaigns", i, "systems", j)))
+    problems += _freeze_references(spec, system_ids, env_ids)
     return sorted(problems, key=lambda p: _order(p.path))
 
 
-_SECTIONS = ("version", "workspace", "environments", "systems", "campaigns", "references")
+def _freeze_references(
+    spec: WorkspaceSpec, system_ids: Sequence[str], env_ids: Sequence[str]
+) -> list[Problem]:
+    """Freeze policies may name only declared systems and environments."""
+    problems = []
+    for i, policy in enumerate(spec.freezes.campaigns):
+        for j, env in enumerate(policy.environments):
+            if env not in env_ids:
+                path = ("freezes", "campaigns", i, "environments", j)
+                problems.append(_unknown("environment", env, env_ids, path))
+    for i, window in enumerate(spec.freezes.recurring):
+        for j, system in enumerate(window.systems):
+            if system not in system_ids:
+                path = ("freezes", "recurring", i, "systems", j)
+                problems.append(_unknown("system", system, system_ids, path))
+        for j, env in enumerate(window.environments):
+            if env not in env_ids:
+                path = ("freezes", "recurring", i, "environments", j)
+                problems.append(_unknown("environment", env, env_ids, path))
+    return problems
+
+
+_SECTIONS = (
+    "version",
+    "workspace",
+    "environments",
+    "systems",
+    "campaigns",
+    "freezes",
+    "references",
+)
 
 
 def _order(path: Path) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +17,10 @@ IssueToken = Callable[..., str]
 PROBLEM_JSON = "application/problem+json"
 MUTATING = frozenset({"post", "put", "patch", "delete"})
 PUBLIC = frozenset({("get", "/healthz"), ("get", "/readyz")})
-READ_ONLY_POSTS = frozenset({("post", "/api/v1/workspace/plan")})
-"""POST operations that only read: they need the `read` scope, not `admin`."""
+READ_ONLY_POSTS = frozenset({("post", "/api/v1/workspace/plan"), ("post", "/api/v1/gate/check")})
+"""POST operations that only read (asking the gate records blocks, changes nothing): `read`."""
+DEPLOY_WRITES = frozenset({("post", "/api/v1/freezes")})
+"""Mutating operations a `deploy` token may call: freezing makes releases safer, never riskier."""
 ADMIN_READS = frozenset({("get", "/api/v1/tokens")})
 """GET operations that need `admin` all the same: who holds which token is an admin's business."""
 
@@ -29,11 +32,10 @@ _PATH_VALUES = ("0123456789abcdef", "checkout-api", "1")
 
 def example_body() -> dict[str, Any]:
     """examples/black-friday/launchdeck.yaml as the JSON body of plan and apply."""
-    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    for campaign in data["campaigns"]:
-        campaign["start"] = campaign["start"].isoformat()
-        campaign["end"] = campaign["end"].isoformat()
-    return data
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    # YAML gives datetimes (campaign times, a feed's `since`); the wire wants ISO 8601 strings.
+    body: dict[str, Any] = json.loads(json.dumps(data, default=lambda d: d.isoformat()))
+    return body
 
 
 def bearer(token: str) -> dict[str, str]:

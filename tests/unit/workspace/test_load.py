@@ -395,8 +395,13 @@ def test_a_missing_workspace_file_says_how_to_create_one(tmp_path: Path) -> None
 def test_the_black_friday_example_loads_cleanly() -> None:
     loaded = load_workspace(ROOT / "examples" / "black-friday" / "launchdeck.yaml")
     spec = loaded.spec
-    assert (len(spec.environments), len(spec.systems), len(spec.campaigns)) == (2, 8, 5)
+    assert (len(spec.environments), len(spec.systems), len(spec.campaigns)) == (2, 8, 7)
     assert spec.workspace.timezone == "America/New_York"
+    feed = "calendars/retail-holidays-2026.ics"
+    assert sorted(c.id for c in spec.campaigns if c.source == feed) == [
+        "green-monday-20261214-a7e9d6",
+        "thanksgiving-us-20261126-32309e",
+    ]
 
 
 @property_settings(max_examples=40)

@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("source", sa.String(500), nullable=True))
     with op.batch_alter_table("workspace") as batch:
         batch.add_column(sa.Column("freezes", Json, nullable=True))
+        batch.add_column(sa.Column("longest_campaign_s", sa.Integer(), nullable=True))
     op.create_table(
         "freezes",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -55,6 +56,7 @@ def downgrade() -> None:
     op.drop_table("gate_overrides")
     op.drop_table("freezes")
     with op.batch_alter_table("workspace") as batch:
+        batch.drop_column("longest_campaign_s")
         batch.drop_column("freezes")
     with op.batch_alter_table("campaigns") as batch:
         batch.drop_column("source")

@@ -1,0 +1,241 @@
+"""Calendar use cases: the campaign + freeze view, the ICS export, ad-hoc freezes.
+Local (`CalendarService`) and HTTP (`RemoteCalendar`)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from launchdeck.calendar.freeze import campaign_windows, recurring_windows
+from launchdeck.calendar.graph import blast_radius
+from launchdeck.calendar.model import ChangeType, FreezeWindow, Occurrence
+from launchdeck.client.http import HttpTransport
+from launchdeck.errors import UsageError
+from launchdeck.store import Database, SqlStateStore, SqlTimeline
+from launchdeck.store.calendar import SqlCalendarStore
+from launchdeck.store.tables import FreezeRow
+from launchdeck.timeline.model import NewEvent
+from launchdeck.workspace.model import ResourceKind
+from launchdeck.workspace.spec import FreezesSpec
+
+__all__ = ["CalendarApi", "CalendarService", "CalendarView", "RemoteCalendar"]
+
+EXPORT_PAST = timedelta(days=30)
+EXPORT_AHEAD = timedelta(days=400)
+DEFAULT_ALLOW = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+
+
+class CalendarView(BaseModel):
+    """Campaign occurrences and freeze windows overlapping [start, end)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
+    timezone: str
+    campaigns: tuple[Occurrence, ...]
+    freezes: tuple[FreezeWindow, ...]
+
+
+class CalendarApi(Protocol):
+    def view(
+        self, *, start: datetime, end: datetime, system: str | None = None
+    ) -> CalendarView: ...
+    def export_ics(self) -> bytes: ...
+    def add_freeze(
+        self,
+        *,
+        reason: str,
+        until: datetime,
+        start: datetime | None = None,
+        system: str | None = None,
+        environment: str | None = None,
+        allow: Iterable[ChangeType] = DEFAULT_ALLOW,
+    ) -> FreezeWindow: ...
+    def freezes(self) -> list[FreezeWindow]: ...
+    def lift_freeze(self, freeze_id: str) -> FreezeWindow: ...
+
+
+def _view(session: object, *, start: datetime, end: datetime, system: str | None) -> CalendarView:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    state, calendar = SqlStateStore(session), SqlCalendarStore(session)
+    settings = state.settings()
+    freezes = settings.freezes if settings else FreezesSpec()
+    tz = settings.timezone if settings else "UTC"
+    # A campaign's freeze starts `before` ahead of it and ends `after` it: read those too.
+    before = max((p.before for p in freezes.campaigns), default=timedelta(0))
+    after = max((p.after for p in freezes.campaigns), default=timedelta(0))
+    nearby = calendar.occurrences(start - after, end + before, longest=state.longest_campaign())
+    windows = campaign_windows(nearby, freezes.campaigns)
+    occurrences = [o for o in nearby if o.ends_at > start and o.starts_at < end]
+    for policy in freezes.recurring:
+        windows += recurring_windows(policy, default_tz=tz, start=start, end=end)
+    windows += calendar.freezes(start, end)
+    windows = [w for w in windows if w.ends_at > start and w.starts_at < end]
+    if system is not None:
+        state.get(ResourceKind.SYSTEM, system)
+        graph = {s.id: s.depends_on for s in state.list(ResourceKind.SYSTEM)}
+        radius = blast_radius(graph, system)
+        occurrences = [o for o in occurrences if any(s in radius for s in o.systems)]
+        windows = [w for w in windows if not w.systems or any(s in radius for s in w.systems)]
+    return CalendarView(
+        start=start,
+        end=end,
+        timezone=tz,
+        campaigns=tuple(occurrences),
+        freezes=tuple(sorted(windows, key=lambda w: (w.starts_at, w.id))),
+    )
+
+
+class CalendarService:
+    def __init__(self, db: Database, *, actor: str, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+
+    def view(self, *, start: datetime, end: datetime, system: str | None = None) -> CalendarView:
+        """Campaigns and freezes between `start` and `end`, for `system`'s blast radius if given."""
+        if end <= start:
+            raise UsageError("--to must be after --from")
+        if start.year < 1970 or end.year > 2999:  # keeps the freeze margins in datetime's range
+            raise UsageError("--from and --to must lie between the years 1970 and 2999")
+        with self.db.read() as session:
+            return _view(session, start=start, end=end, system=system)
+
+    def export_ics(self) -> bytes:
+        """Campaigns and freeze windows from 30 days ago to 400 days ahead, as iCalendar."""
+        from launchdeck.calendar.ics_export import export_calendar
+        from launchdeck.workspace.model import Campaign
+
+        now = self.clock()
+        with self.db.read() as session:
+            view = _view(session, start=now - EXPORT_PAST, end=now + EXPORT_AHEAD, system=None)
+            settings = SqlStateStore(session).settings()
+            campaigns = [
+                c
+                for c in SqlStateStore(session).list(ResourceKind.CAMPAIGN)
+                if isinstance(c, Campaign) and c.ends_at > view.start and c.starts_at < view.end
+            ]
+        name = settings.name if settings else "launchdeck"
+        return export_calendar(
+            campaigns,
+            view.freezes,
+            calendar_name=f"{name}: campaigns and deploy freezes",
+            generated_at=now,
+        )
+
+    def add_freeze(
+        self,
+        *,
+        reason: str,
+        until: datetime,
+        start: datetime | None = None,
+        system: str | None = None,
+        environment: str | None = None,
+        allow: Iterable[ChangeType] = DEFAULT_ALLOW,
+    ) -> FreezeWindow:
+        """An ad-hoc freeze from `start` (now) to `until`, on the timeline."""
+        now = self.clock()
+        begins = start or now
+        if until <= begins:
+            raise UsageError("a freeze must end after it starts", hint="e.g. --until 4h")
+        if not reason.strip():
+            raise UsageError("a freeze needs a reason", hint="--reason 'payment provider incident'")
+        with self.db.unit_of_work() as uow:
+            state = SqlStateStore(uow.session)
+            if system is not None:
+                state.get(ResourceKind.SYSTEM, system)
+            if environment is not None:
+                state.get(ResourceKind.ENVIRONMENT, environment)
+            window = SqlCalendarStore(uow.session).add_freeze(
+                FreezeRow(
+                    id=secrets.token_hex(6),
+                    system=system,
+                    environment=environment,
+                    starts_at=begins,
+                    ends_at=until,
+                    reason=reason.strip(),
+                    allow=sorted(str(a) for a in set(allow)),
+                    created_by=self.actor,
+                    created_at=now,
+                )
+            )
+            SqlTimeline(uow.session).append(_freeze_event("freeze.added", window, self.actor, now))
+            uow.commit()
+        return window
+
+    def freezes(self) -> list[FreezeWindow]:
+        """Ad-hoc freezes not yet over and not lifted."""
+        now = self.clock()
+        with self.db.read() as session:
+            return SqlCalendarStore(session).freezes(now, now + EXPORT_AHEAD * 10)
+
+    def lift_freeze(self, freeze_id: str) -> FreezeWindow:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            window = SqlCalendarStore(uow.session).lift_freeze(freeze_id, now=now)
+            SqlTimeline(uow.session).append(_freeze_event("freeze.lifted", window, self.actor, now))
+            uow.commit()
+        return window
+
+
+def _freeze_event(kind: str, window: FreezeWindow, actor: str, now: datetime) -> NewEvent:
+    system = next(iter(window.systems), None)
+    return NewEvent(
+        occurred_at=now,
+        actor=actor,
+        kind=kind,
+        subject=f"freeze/{window.id.removeprefix('adhoc:')}",
+        system=system,
+        environment=next(iter(window.environments), None),
+        payload={
+            "reason": window.name,
+            "starts_at": window.starts_at.isoformat(),
+            "ends_at": window.ends_at.isoformat(),
+            "allow": sorted(window.allow),
+        },
+    )
+
+
+class RemoteCalendar:
+    def __init__(self, http: HttpTransport) -> None:
+        self.http = http
+
+    def view(self, *, start: datetime, end: datetime, system: str | None = None) -> CalendarView:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "system": system}
+        return self.http.request("GET", "/api/v1/calendar", CalendarView, params=params)
+
+    def export_ics(self) -> bytes:
+        return self.http.raw("GET", "/api/v1/calendar.ics")
+
+    def add_freeze(
+        self,
+        *,
+        reason: str,
+        until: datetime,
+        start: datetime | None = None,
+        system: str | None = None,
+        environment: str | None = None,
+        allow: Iterable[ChangeType] = DEFAULT_ALLOW,
+    ) -> FreezeWindow:
+        body = {
+            "reason": reason,
+            "until": until.isoformat(),
+            "start": start.isoformat() if start else None,
+            "system": system,
+            "environment": environment,
+            "allow": sorted(str(a) for a in allow),
+        }
+        return self.http.request("POST", "/api/v1/freezes", FreezeWindow, json=body)
+
+    def freezes(self) -> list[FreezeWindow]:
+        return self.http.request("GET", "/api/v1/freezes", list[FreezeWindow])
+
+    def lift_freeze(self, freeze_id: str) -> FreezeWindow:
+        return self.http.request("DELETE", f"/api/v1/freezes/{freeze_id}", FreezeWindow)

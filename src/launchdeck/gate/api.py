@@ -1,0 +1,43 @@
+"""/api/v1/gate: the deploy decision and overrides. No gate logic here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from launchdeck.api.deps import Admin, Clock, Db, Reader, UtcInstant
+from launchdeck.gate.model import GateRequest, Override, Verdict
+from launchdeck.gate.service import GateService
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["gate"])
+
+
+class OverrideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    system: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+    environment: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] = None
+    until: UtcInstant
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+@router.post("/gate/check", summary="May this change go to this system now? (any scope)")
+def check(request: GateRequest, token: Reader, db: Db, clock: Clock) -> Verdict:
+    return GateService(db, actor=token.name, clock=clock).check(request)
+
+
+@router.post("/gate/overrides", status_code=201, summary="Except one system from freezes (admin)")
+def add_override(body: OverrideRequest, token: Admin, db: Db, clock: Clock) -> Override:
+    service = GateService(db, actor=token.name, clock=clock)
+    return service.add_override(
+        body.system, until=body.until, reason=body.reason, environment=body.environment
+    )
+
+
+@router.get("/gate/overrides", summary="Overrides that have not ended")
+def list_overrides(token: Reader, db: Db, clock: Clock) -> list[Override]:
+    return GateService(db, actor=token.name, clock=clock).overrides()
