@@ -196,8 +196,14 @@ def test_calendar_table_shows_times_in_the_workspace_time_zone(mode: Cli) -> Non
             "error: --to must be after --from",
         ),
         ("remote", ("--system", "nope"), 1, "error: no system 'nope'"),
+        ("remote", ("--system", "Checkout_API"), 1, "error: no system 'Checkout_API'"),
     ],
-    ids=["local: to before from", "remote: to before from", "unknown system"],
+    ids=[
+        "local: to before from",
+        "remote: to before from",
+        "unknown system",
+        "a malformed system id is unknown too",
+    ],
 )
 def test_calendar_refuses_a_range_or_system_it_cannot_show(
     cli_in: Callable[[str], Cli], where: str, args: tuple[str, ...], exit_code: int, error: str
@@ -401,6 +407,12 @@ def test_a_freeze_can_name_its_environment_and_the_changes_it_still_allows(local
     [
         ("local", ("--until", "6h", "--system", "nope"), 1, "error: no system 'nope'"),
         ("remote", ("--until", "6h", "--system", "nope"), 1, "error: no system 'nope'"),
+        (
+            "remote",
+            ("--until", "6h", "--env", "Production"),
+            1,
+            "error: no environment 'Production'",
+        ),
         ("local", ("--until", "6h", "--env", "prod"), 1, "error: no environment 'prod'"),
         (
             "local",
@@ -418,6 +430,7 @@ def test_a_freeze_can_name_its_environment_and_the_changes_it_still_allows(local
     ids=[
         "local: unknown system",
         "remote: unknown system",
+        "a malformed environment id is unknown too",
         "unknown environment",
         "unknown change type",
         "ends before it starts",
@@ -467,3 +480,18 @@ def test_a_deploy_token_may_freeze_but_only_an_admin_may_lift(remote: Cli, clock
         ("freeze.lifted", "e2e-admin"),
         ("freeze.added", "release-bot"),
     ]
+
+
+@SQLITE_ONLY
+def test_lifting_a_freeze_by_a_crafted_id_reaches_no_other_route(remote: Cli, clock: Any) -> None:
+    _apply(remote)
+    assert remote.db is not None
+    victim = issue_token(remote.db, "victim", Scope.READ, clock=clock).split("_")[1]
+
+    # Unquoted, "/api/v1/freezes/../tokens/<id>" resolves to the token's DELETE route.
+    result = remote("freeze", "lift", f"../tokens/{victim}")
+
+    assert result.exit_code == 1, result.output
+    tokens = {t["name"]: t for t in remote.json("token", "list")}
+    assert tokens["victim"]["revoked_at"] is None
+    assert _events(remote, "token.revoked") == []

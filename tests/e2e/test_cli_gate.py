@@ -507,6 +507,12 @@ def test_only_an_admin_may_override_the_gate(remote: Cli, clock: Any, scope: Sco
         ("local", ("nope", "--until", "2h", "--reason", "r"), 1, "error: no system 'nope'"),
         ("remote", ("nope", "--until", "2h", "--reason", "r"), 1, "error: no system 'nope'"),
         (
+            "remote",
+            ("Checkout_API", "--until", "2h", "--reason", "r"),
+            1,
+            "error: no system 'Checkout_API'",
+        ),
+        (
             "local",
             ("cms", "--until", "2h", "--reason", "  "),
             2,
@@ -523,6 +529,7 @@ def test_only_an_admin_may_override_the_gate(remote: Cli, clock: Any, scope: Sco
     ids=[
         "local: unknown system",
         "remote: unknown system",
+        "a malformed system id is unknown too",
         "blank reason",
         "end in the past",
         "unreadable end",

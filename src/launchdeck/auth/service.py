@@ -18,7 +18,7 @@ from launchdeck.auth.model import (
     secret_matches,
     split_token,
 )
-from launchdeck.client.http import HttpTransport
+from launchdeck.client.http import HttpTransport, segment
 from launchdeck.errors import Forbidden, Unauthorized, UsageError
 from launchdeck.store import Database, SqlTimeline, SqlTokenStore
 from launchdeck.timeline.model import NewEvent
@@ -143,4 +143,4 @@ class RemoteTokens:
         return self.http.request("GET", "/api/v1/tokens", list[TokenInfo])
 
     def revoke(self, token_id: str) -> TokenInfo:
-        return self.http.request("DELETE", f"/api/v1/tokens/{token_id}", TokenInfo)
+        return self.http.request("DELETE", f"/api/v1/tokens/{segment(token_id)}", TokenInfo)

@@ -14,7 +14,8 @@ from launchdeck.calendar.service import DEFAULT_ALLOW, CalendarService, Calendar
 __all__ = ["router"]
 
 router = APIRouter(tags=["calendar"])
-_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# Any id up to 200 characters: one that cannot exist is a 404, as in local mode.
+_ID = {"min_length": 1, "max_length": 200}
 
 
 class FreezeRequest(BaseModel):
@@ -23,8 +24,8 @@ class FreezeRequest(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     until: UtcInstant
     start: UtcInstant | None = None
-    system: Annotated[str | None, Field(pattern=_ID)] = None
-    environment: Annotated[str | None, Field(pattern=_ID)] = None
+    system: Annotated[str | None, Field(**_ID)] = None
+    environment: Annotated[str | None, Field(**_ID)] = None
     allow: tuple[ChangeType, ...] = DEFAULT_ALLOW
 
 
@@ -35,7 +36,7 @@ def calendar(
     clock: Clock,
     start: Annotated[UtcInstant, Query(alias="from")],
     end: Annotated[UtcInstant, Query(alias="to")],
-    system: Annotated[str | None, Query(pattern=_ID)] = None,
+    system: Annotated[str | None, Query(**_ID)] = None,
 ) -> CalendarView:
     service = CalendarService(db, actor=token.name, clock=clock)
     return service.view(start=start, end=end, system=system)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from launchdeck.calendar.freeze import campaign_windows, recurring_windows
 from launchdeck.calendar.graph import blast_radius
 from launchdeck.calendar.model import ChangeType, FreezeWindow, Occurrence
-from launchdeck.client.http import HttpTransport
+from launchdeck.client.http import HttpTransport, segment
 from launchdeck.errors import UsageError
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.calendar import SqlCalendarStore
@@ -238,4 +238,5 @@ class RemoteCalendar:
         return self.http.request("GET", "/api/v1/freezes", list[FreezeWindow])
 
     def lift_freeze(self, freeze_id: str) -> FreezeWindow:
-        return self.http.request("DELETE", f"/api/v1/freezes/{freeze_id}", FreezeWindow)
+        # An id like "../tokens/x" must not reach another route once the path is resolved.
+        return self.http.request("DELETE", f"/api/v1/freezes/{segment(freeze_id)}", FreezeWindow)

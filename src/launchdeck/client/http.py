@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter
@@ -26,7 +27,7 @@ from launchdeck.errors import (
     ValidationFailed,
 )
 
-__all__ = ["HttpTransport"]
+__all__ = ["HttpTransport", "segment"]
 
 T = TypeVar("T")
 
@@ -66,6 +67,13 @@ def _error_from(response: httpx.Response) -> LaunchdeckError:
         return UpstreamError(f"the launchdeck server failed: {detail}", hint=hint)
     error_type = _BY_STATUS.get(response.status_code, LaunchdeckError)
     return error_type(detail, hint=hint, where=where)
+
+
+def segment(value: str) -> str:
+    """`value` as one URL path segment: every '/' escaped, and '.' / '..' unable to climb."""
+    if value in {".", ".."}:
+        return value.replace(".", "%2E")
+    return quote(value, safe=":")
 
 
 class HttpTransport:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from launchdeck.client.http import HttpTransport
+from launchdeck.client.http import HttpTransport, segment
 from launchdeck.workspace.model import Campaign, Environment, System
 from launchdeck.workspace.plan import Plan
 from launchdeck.workspace.service import ApplyResult, WorkspaceInfo
@@ -36,16 +36,18 @@ class RemoteWorkspace:
         return self.http.request("GET", "/api/v1/systems", list[System])
 
     def system(self, system_id: str) -> System:
-        return self.http.request("GET", f"/api/v1/systems/{system_id}", System)
+        return self.http.request("GET", f"/api/v1/systems/{segment(system_id)}", System)
 
     def environments(self) -> list[Environment]:
         return self.http.request("GET", "/api/v1/environments", list[Environment])
 
     def environment(self, environment_id: str) -> Environment:
-        return self.http.request("GET", f"/api/v1/environments/{environment_id}", Environment)
+        return self.http.request(
+            "GET", f"/api/v1/environments/{segment(environment_id)}", Environment
+        )
 
     def campaigns(self) -> list[Campaign]:
         return self.http.request("GET", "/api/v1/campaigns", list[Campaign])
 
     def campaign(self, campaign_id: str) -> Campaign:
-        return self.http.request("GET", f"/api/v1/campaigns/{campaign_id}", Campaign)
+        return self.http.request("GET", f"/api/v1/campaigns/{segment(campaign_id)}", Campaign)
