@@ -253,3 +253,79 @@ def test_suggest(word: str, hint: str | None) -> None:
 @given(workspace_specs())
 def test_any_generated_valid_spec_has_no_problems(spec: WorkspaceSpec) -> None:
     assert check(spec) == []
+
+
+def _with_freezes(freezes: dict[str, object]) -> WorkspaceSpec:
+    base = a_spec(systems=[a_system("web")], environments=[an_environment("production")])
+    return WorkspaceSpec.model_validate({**base.model_dump(mode="json"), "freezes": freezes})
+
+
+@pytest.mark.parametrize(
+    ("freezes", "path", "message"),
+    [
+        (
+            {
+                "recurring": [
+                    {
+                        "id": "weekend",
+                        "rrule": "FREQ=WEEKLY;BYDAY=FR",
+                        "start": "2026-01-02T15:00:00",
+                        "duration": "66h",
+                        "systems": ["webb"],
+                    }
+                ]
+            },
+            ("freezes", "recurring", 0, "systems", 0),
+            "unknown system 'webb'",
+        ),
+        (
+            {
+                "recurring": [
+                    {
+                        "id": "weekend",
+                        "rrule": "FREQ=WEEKLY;BYDAY=FR",
+                        "start": "2026-01-02T15:00:00",
+                        "duration": "66h",
+                        "environments": ["prod"],
+                    }
+                ]
+            },
+            ("freezes", "recurring", 0, "environments", 0),
+            "unknown environment 'prod'",
+        ),
+        (
+            {"campaigns": [{"tier": 1, "environments": ["staging"]}]},
+            ("freezes", "campaigns", 0, "environments", 0),
+            "unknown environment 'staging'",
+        ),
+    ],
+    ids=[
+        "a recurring freeze on an unknown system",
+        "a recurring freeze in an unknown environment",
+        "a campaign freeze in an unknown environment",
+    ],
+)
+def test_freeze_policies_may_name_only_declared_systems_and_environments(
+    freezes: dict[str, object], path: tuple[object, ...], message: str
+) -> None:
+    [problem] = check(_with_freezes(freezes))
+    assert (problem.path, problem.message) == (path, message)
+
+
+def test_freeze_policies_on_declared_names_are_valid() -> None:
+    spec = _with_freezes(
+        {
+            "campaigns": [{"tier": 1, "environments": ["production"]}],
+            "recurring": [
+                {
+                    "id": "weekend",
+                    "rrule": "FREQ=WEEKLY;BYDAY=FR",
+                    "start": "2026-01-02T15:00:00",
+                    "duration": "66h",
+                    "systems": ["web"],
+                    "environments": ["production"],
+                }
+            ],
+        }
+    )
+    assert check(spec) == []
