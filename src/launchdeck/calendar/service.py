@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from launchdeck.calendar.freeze import campaign_windows, recurring_windows
 from launchdeck.calendar.graph import blast_radius
@@ -22,7 +23,7 @@ from launchdeck.timeline.model import NewEvent
 from launchdeck.workspace.model import ResourceKind
 from launchdeck.workspace.spec import FreezesSpec
 
-__all__ = ["CalendarApi", "CalendarService", "CalendarView", "RemoteCalendar"]
+__all__ = ["CalendarApi", "CalendarService", "CalendarView", "RemoteCalendar", "read_freezes"]
 
 EXPORT_PAST = timedelta(days=30)
 EXPORT_AHEAD = timedelta(days=400)
@@ -60,10 +61,11 @@ class CalendarApi(Protocol):
     def lift_freeze(self, freeze_id: str) -> FreezeWindow: ...
 
 
-def _view(session: object, *, start: datetime, end: datetime, system: str | None) -> CalendarView:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def read_freezes(
+    session: Session, *, start: datetime, end: datetime
+) -> tuple[list[Occurrence], list[FreezeWindow], str]:
+    """Campaigns near [start, end) (with their freeze margins), the freeze windows of every
+    kind that the policies give for that range, and the workspace time zone."""
     state, calendar = SqlStateStore(session), SqlCalendarStore(session)
     settings = state.settings()
     freezes = settings.freezes if settings else FreezesSpec()
@@ -73,10 +75,16 @@ def _view(session: object, *, start: datetime, end: datetime, system: str | None
     after = max((p.after for p in freezes.campaigns), default=timedelta(0))
     nearby = calendar.occurrences(start - after, end + before, longest=state.longest_campaign())
     windows = campaign_windows(nearby, freezes.campaigns)
-    occurrences = [o for o in nearby if o.ends_at > start and o.starts_at < end]
     for policy in freezes.recurring:
         windows += recurring_windows(policy, default_tz=tz, start=start, end=end)
     windows += calendar.freezes(start, end)
+    return nearby, windows, tz
+
+
+def _view(session: Session, *, start: datetime, end: datetime, system: str | None) -> CalendarView:
+    state = SqlStateStore(session)
+    nearby, windows, tz = read_freezes(session, start=start, end=end)
+    occurrences = [o for o in nearby if o.ends_at > start and o.starts_at < end]
     windows = [w for w in windows if w.ends_at > start and w.starts_at < end]
     if system is not None:
         state.get(ResourceKind.SYSTEM, system)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from launchdeck.calendar.freeze import campaign_windows, recurring_windows
+from sqlalchemy.orm import Session
+
 from launchdeck.calendar.model import FreezeWindow, Occurrence
+from launchdeck.calendar.service import read_freezes
 from launchdeck.client.http import HttpTransport
 from launchdeck.errors import NotFound, UsageError
 from launchdeck.gate.decide import HORIZON, decide
@@ -28,7 +30,6 @@ from launchdeck.store.calendar import SqlCalendarStore
 from launchdeck.store.tables import OverrideRow
 from launchdeck.timeline.model import NewEvent
 from launchdeck.workspace.model import ResourceKind
-from launchdeck.workspace.spec import FreezesSpec
 
 __all__ = [
     "GateApi",
@@ -81,19 +82,9 @@ class GateInputs:
     timezone: str
 
 
-def _margins(freezes: FreezesSpec) -> tuple[timedelta, timedelta]:
-    before = max((p.before for p in freezes.campaigns), default=timedelta(0))
-    after = max((p.after for p in freezes.campaigns), default=timedelta(0))
-    return before, after
-
-
-def gather(session: object, request: GateRequest, *, start: datetime, end: datetime) -> GateInputs:
+def gather(session: Session, request: GateRequest, *, start: datetime, end: datetime) -> GateInputs:
     """Read the graph, policies, campaigns and freezes relevant to [start, end) for `request`."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
     state, calendar = SqlStateStore(session), SqlCalendarStore(session)
-    settings = state.settings()
     systems = state.list(ResourceKind.SYSTEM)
     if request.system not in {s.id for s in systems}:
         raise NotFound(f"no system {request.system!r}", hint="see 'launchdeck systems list'")
@@ -103,16 +94,7 @@ def gather(session: object, request: GateRequest, *, start: datetime, end: datet
             f"no environment {request.environment!r}",
             hint=f"use one of: {', '.join(sorted(environments)) or '(none applied yet)'}",
         )
-    freezes = settings.freezes if settings else FreezesSpec()
-    tz = settings.timezone if settings else "UTC"
-    before, after = _margins(freezes)
-    occurrences = calendar.occurrences(
-        start - after, end + before, longest=state.longest_campaign()
-    )
-    windows = campaign_windows(occurrences, freezes.campaigns)
-    for policy in freezes.recurring:
-        windows += recurring_windows(policy, default_tz=tz, start=start, end=end)
-    windows += calendar.freezes(start, end)
+    occurrences, windows, tz = read_freezes(session, start=start, end=end)
     return GateInputs(
         depends_on={s.id: tuple(s.depends_on) for s in systems},
         production_like=environments[request.environment].production_like,
