@@ -5,8 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, TypeVar
 
-__all__ = ["ChangeType", "FreezeKind", "FreezeWindow", "Occurrence"]
+from pydantic import PlainSerializer
+
+__all__ = ["ChangeType", "FreezeKind", "FreezeWindow", "Occurrence", "SortedSet"]
+
+T = TypeVar("T", bound=str)
+
+
+def _sorted(values: frozenset[str]) -> list[str]:
+    return sorted(values)
+
+
+SortedSet = Annotated[frozenset[T], PlainSerializer(_sorted, return_type=list[str])]
+"""A set that is written out sorted, so the same state gives the same JSON in every process."""
 
 
 class ChangeType(StrEnum):
@@ -57,9 +70,9 @@ class FreezeWindow:
     name: str
     starts_at: datetime
     ends_at: datetime
-    allow: frozenset[ChangeType]
-    systems: frozenset[str] = frozenset()
-    environments: frozenset[str] = frozenset()
+    allow: SortedSet[ChangeType]
+    systems: SortedSet[str] = frozenset()
+    environments: SortedSet[str] = frozenset()
     reason: str | None = None
     campaign_id: str | None = None
 
