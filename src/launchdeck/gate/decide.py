@@ -195,7 +195,12 @@ def decide(
         and w.covers(at)
         and _applies(w, request, radius, production_like)
     }
-    affected = _affected(radius, occurrences, at=at, frozen_for=frozen_for)
+    # Outside production-like environments, revenue is at stake only where a freeze names
+    # the environment: a staging deploy does not put Black Friday at risk.
+    at_stake = (
+        occurrences if production_like else [o for o in occurrences if o.campaign_id in frozen_for]
+    )
+    affected = _affected(radius, at_stake, at=at, frozen_for=frozen_for)
     next_at, note = None, None
     if decision is Decision.BLOCK:
         others = [c.check for c in checks[1:] if c.outcome is CheckOutcome.BLOCK]

@@ -633,7 +633,7 @@ def test_affected_campaigns_are_listed_with_tier_revenue_and_path() -> None:
         (datetime(2026, 11, 26, 12, tzinfo=UTC), "production", True, ["black-friday"]),
         (datetime(2026, 11, 30, 12, tzinfo=UTC), "production", True, ["black-friday"]),
         (datetime(2026, 11, 26, 12, tzinfo=UTC), "staging", False, []),
-        (datetime(2026, 11, 28, 12, tzinfo=UTC), "staging", False, ["black-friday"]),
+        (datetime(2026, 11, 28, 12, tzinfo=UTC), "staging", False, []),
         (datetime(2026, 11, 25, 12, tzinfo=UTC), "production", True, []),
         (datetime(2026, 12, 2, tzinfo=UTC), "production", True, []),
     ],
@@ -641,7 +641,7 @@ def test_affected_campaigns_are_listed_with_tier_revenue_and_path() -> None:
         "a campaign in its freeze margin before it starts is at stake",
         "a campaign in its freeze margin after it ends is at stake",
         "the margin does not count where the freeze does not apply",
-        "a live campaign is at stake in any environment",
+        "a live campaign is not at stake from a staging deploy",
         "a campaign two days ahead, before its margin, is not",
         "a campaign past its margin is not",
     ],
@@ -770,3 +770,28 @@ def test_a_blocking_check_is_never_hidden_by_freezes_or_overrides(
     assert verdict.decision is Decision.BLOCK
     assert verdict.next_allowed_at is None
     assert name in (verdict.next_allowed_note or "")
+
+
+def test_a_freeze_that_names_staging_puts_its_campaign_at_stake_there() -> None:
+    at = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    staging_freeze = a_window(
+        "campaign:black-friday",
+        kind=FreezeKind.CAMPAIGN,
+        name="Black Friday 2026",
+        starts_at=BLACK_FRIDAY.starts_at,
+        ends_at=BLACK_FRIDAY.ends_at,
+        systems=BLACK_FRIDAY.systems,
+        environments={"staging"},
+        campaign_id="black-friday",
+    )
+
+    verdict = gate(
+        a_request("cms", environment="staging"),
+        at=at,
+        production_like=False,
+        windows=[staging_freeze],
+    )
+
+    assert verdict.decision is Decision.BLOCK
+    assert [a.campaign_id for a in verdict.affected] == ["black-friday"]
+    assert verdict.revenue_per_hour_at_stake == pytest.approx(BLACK_FRIDAY.revenue_per_hour)
