@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from launchdeck.calendar.model import Occurrence
 
-__all__ = ["affected_by", "blast_radius", "campaign_path"]
+__all__ = ["affected_by", "blast_radius", "campaign_path", "touches"]
 
 
 def blast_radius(
@@ -32,6 +32,11 @@ def blast_radius(
                 paths[nxt] = (*paths[node], nxt)
                 queue.append(nxt)
     return paths
+
+
+def touches(radius: Mapping[str, tuple[str, ...]], systems: Iterable[str]) -> bool:
+    """Whether a change with this blast radius reaches any of `systems`."""
+    return any(s in radius for s in systems)
 
 
 def campaign_path(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -9,7 +10,14 @@ from typing import Annotated, TypeVar
 
 from pydantic import PlainSerializer
 
-__all__ = ["ChangeType", "FreezeKind", "FreezeWindow", "Occurrence", "SortedSet"]
+__all__ = [
+    "EMERGENCY_CHANGES",
+    "ChangeType",
+    "FreezeKind",
+    "FreezeWindow",
+    "Occurrence",
+    "SortedSet",
+]
 
 T = TypeVar("T", bound=str)
 
@@ -31,6 +39,10 @@ class ChangeType(StrEnum):
     CONFIG = "config"
     FLAG = "flag"
     FEATURE = "feature"
+
+
+EMERGENCY_CHANGES: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+"""What a freeze allows unless its policy says otherwise: undoing harm, never adding risk."""
 
 
 class FreezeKind(StrEnum):
@@ -75,6 +87,10 @@ class FreezeWindow:
     environments: SortedSet[str] = frozenset()
     reason: str | None = None
     campaign_id: str | None = None
+
+    def reaches(self, radius: Container[str]) -> bool:
+        """Whether a change whose blast radius is `radius` touches this window's systems."""
+        return not self.systems or any(s in radius for s in self.systems)
 
     def covers(self, at: datetime) -> bool:
         """Whether `at` lies in [starts_at, ends_at)."""

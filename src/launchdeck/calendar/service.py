@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from launchdeck.calendar.freeze import campaign_windows, recurring_windows
-from launchdeck.calendar.graph import blast_radius
-from launchdeck.calendar.model import ChangeType, FreezeWindow, Occurrence
+from launchdeck.calendar.graph import blast_radius, touches
+from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType, FreezeWindow, Occurrence
 from launchdeck.client.http import HttpTransport, segment
 from launchdeck.errors import UsageError
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
@@ -27,7 +27,7 @@ __all__ = ["CalendarApi", "CalendarService", "CalendarView", "RemoteCalendar", "
 
 EXPORT_PAST = timedelta(days=30)
 EXPORT_AHEAD = timedelta(days=400)
-DEFAULT_ALLOW = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+DEFAULT_ALLOW = EMERGENCY_CHANGES
 
 
 class CalendarView(BaseModel):
@@ -90,8 +90,8 @@ def _view(session: Session, *, start: datetime, end: datetime, system: str | Non
         state.get(ResourceKind.SYSTEM, system)
         graph = {s.id: s.depends_on for s in state.list(ResourceKind.SYSTEM)}
         radius = blast_radius(graph, system)
-        occurrences = [o for o in occurrences if any(s in radius for s in o.systems)]
-        windows = [w for w in windows if not w.systems or any(s in radius for s in w.systems)]
+        occurrences = [o for o in occurrences if touches(radius, o.systems)]
+        windows = [w for w in windows if w.reaches(radius)]
     return CalendarView(
         start=start,
         end=end,
@@ -119,17 +119,14 @@ class CalendarService:
     def export_ics(self) -> bytes:
         """Campaigns and freeze windows from 30 days ago to 400 days ahead, as iCalendar."""
         from launchdeck.calendar.ics_export import export_calendar
-        from launchdeck.workspace.model import Campaign
 
         now = self.clock()
         with self.db.read() as session:
             view = _view(session, start=now - EXPORT_PAST, end=now + EXPORT_AHEAD, system=None)
-            settings = SqlStateStore(session).settings()
-            campaigns = [
-                c
-                for c in SqlStateStore(session).list(ResourceKind.CAMPAIGN)
-                if isinstance(c, Campaign) and c.ends_at > view.start and c.starts_at < view.end
-            ]
+            state = SqlStateStore(session)
+            settings = state.settings()
+            # Only the campaigns in the exported range, read through the time index.
+            campaigns = state.campaigns(o.campaign_id for o in view.campaigns)
         name = settings.name if settings else "launchdeck"
         return export_calendar(
             campaigns,

@@ -43,7 +43,7 @@ def _applies(
             return False
     elif not production_like:
         return False
-    return not window.systems or any(s in radius for s in window.systems)
+    return window.reaches(radius)
 
 
 def blocking_windows(

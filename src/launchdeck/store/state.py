@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -89,6 +89,15 @@ class SqlStateStore:
         row_type = _ROWS[kind]
         rows: Iterable[Row] = self.session.scalars(select(row_type).order_by(row_type.id))
         return [_to_model(kind, row) for row in rows]
+
+    def campaigns(self, ids: Iterable[str]) -> Sequence[Campaign]:
+        """The campaigns with these ids (those that exist), ordered by start."""
+        rows = self.session.scalars(
+            select(CampaignRow)
+            .where(CampaignRow.id.in_(list(ids)))
+            .order_by(CampaignRow.starts_at, CampaignRow.id)
+        )
+        return [_to_model(ResourceKind.CAMPAIGN, row) for row in rows]
 
     def get(self, kind: ResourceKind, resource_id: str) -> Any:
         row = cast(Row | None, self.session.get(_ROWS[kind], resource_id))

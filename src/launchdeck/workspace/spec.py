@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from launchdeck.calendar.model import ChangeType
+from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType
 from launchdeck.errors import LaunchdeckError
 
 __all__ = [
@@ -227,7 +227,7 @@ class CampaignFreezeSpec(_Spec):
     tier: Tier
     before: Duration = timedelta(0)
     after: Duration = timedelta(0)
-    allow: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+    allow: tuple[ChangeType, ...] = EMERGENCY_CHANGES
     environments: tuple[Id, ...] = ()
     """Empty: every production-like environment."""
 
@@ -246,7 +246,7 @@ class RecurringFreezeSpec(_Spec):
     systems: tuple[Id, ...] = ()
     """Empty: every system."""
     environments: tuple[Id, ...] = ()
-    allow: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)
+    allow: tuple[ChangeType, ...] = EMERGENCY_CHANGES
     reason: str | None = None
 
     @field_validator("timezone")
