@@ -39,6 +39,8 @@ class ChangeType(StrEnum):
     CONFIG = "config"
     FLAG = "flag"
     FEATURE = "feature"
+    RELIABILITY = "reliability"
+    """Work that restores reliability; an exhausted error budget still allows it."""
 
 
 EMERGENCY_CHANGES: tuple[ChangeType, ...] = (ChangeType.ROLLBACK, ChangeType.HOTFIX)

@@ -175,7 +175,7 @@ def test_a_tier_2_campaign_freezes_only_features(
     assert freeze.summary.endswith(
         "campaign freeze 'Early access' (tier 2, during the campaign) on "
         "cms → email-renderer → Early access until 2026-11-27 04:59 UTC; "
-        "allows config, content, flag, hotfix, rollback"
+        "allows config, content, flag, hotfix, reliability, rollback"
     )
 
 

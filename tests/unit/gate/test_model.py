@@ -81,7 +81,7 @@ def test_an_outcome_outside_the_ranking_is_refused_not_ranked_best() -> None:
     [
         (CheckOutcome, ["pass", "unknown", "warn", "block"]),
         (Decision, ["allow", "warn", "block"]),
-        (ChangeType, ["rollback", "hotfix", "content", "config", "flag", "feature"]),
+        (ChangeType, ["rollback", "hotfix", "content", "config", "flag", "feature", "reliability"]),
     ],
     ids=["check outcomes", "decisions", "change types"],
 )
