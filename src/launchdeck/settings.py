@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     ] = _default_actor()
     """Who local-mode changes are attributed to on the timeline."""
     http_timeout_s: float = 30.0
+    prometheus_url: str = "http://127.0.0.1:9090"
+    """Where SLIs are read when an SLO names no DataSource with a connectionDetails.url."""
+    prometheus_timeout_s: float = 10.0
     log_level: str = "info"
 
     @field_validator("url")

@@ -122,7 +122,7 @@ def test_a_feature_to_cms_on_black_friday_is_blocked_through_landing_pages(mode:
         "after) on cms → landing-pages → Black Friday 2026 until 2026-12-01 04:59 UTC; "
         "allows hotfix, rollback",
         "  ? active_release: unknown: no release controller is installed yet",
-        "  ? error_budget: unknown: no SLOs are evaluated yet",
+        "  ✓ error_budget: no SLO on cms",
         "  ? open_incident: unknown: incident tracking is not installed yet",
         "  at stake: 1 campaign(s), 185,000 per hour",
         "    tier 1 Black Friday 2026 (185,000 USD/h) via cms → landing-pages → Black Friday 2026",
@@ -281,7 +281,7 @@ def test_a_change_no_freeze_reaches_is_allowed(
             ("cms", "--change-type", "big"),
             2,
             "error: unknown change type 'big'",
-            "hint: use one of: rollback, hotfix, content, config, flag, feature",
+            "hint: use one of: rollback, hotfix, content, config, flag, feature, reliability",
         ),
         (
             "local",
@@ -353,12 +353,12 @@ def test_the_json_verdict_is_the_same_in_local_and_remote_mode(
     }
     assert in_local["at"] == BLACK_FRIDAY_AFTERNOON
     assert [c["check"] for c in in_local["checks"]] == CHECK_IDS
-    assert [c["outcome"] for c in in_local["checks"]] == ["block", "unknown", "unknown", "unknown"]
+    assert [c["outcome"] for c in in_local["checks"]] == ["block", "unknown", "pass", "unknown"]
     for check in in_local["checks"]:
         assert set(check) == {"check", "outcome", "summary", "facts"}
     assert {c["summary"] for c in in_local["checks"][1:]} == {
         "unknown: no release controller is installed yet",
-        "unknown: no SLOs are evaluated yet",
+        "no SLO on cms",
         "unknown: incident tracking is not installed yet",
     }
 

@@ -12,8 +12,8 @@ from launchdeck.workspace.plan import Action, Plan
 from launchdeck.workspace.service import ApplyResult
 
 # The example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in launchdeck.yaml,
-# 2 events of its calendar feed).
-EXAMPLE_RESOURCES = 18
+# 2 events of its calendar feed) + 1 SLO (slos/checkout-api.yaml).
+EXAMPLE_RESOURCES = 19
 EXIT_CHANGES = 4
 
 

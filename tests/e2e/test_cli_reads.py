@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from cli_driver import SQLITE_ONLY, Cli, table_rows
 
+from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.model import to_model
 from launchdeck.workspace.spec import FreezesSpec
@@ -30,7 +31,7 @@ def test_status_before_anything_is_applied(mode: Cli) -> None:
         "target": mode.target,
         "settings": None,
         "revision": 0,
-        "counts": {"environment": 0, "system": 0, "campaign": 0},
+        "counts": {"environment": 0, "system": 0, "campaign": 0, "slo": 0},
     }
     result = mode("status")
     assert result.exit_code == 0, result.output
@@ -53,16 +54,18 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         ["environments", "2"],
         ["systems", "8"],
         ["campaigns", "7"],  # 5 in launchdeck.yaml + 2 events of its calendar feed
+        ["slos", "1"],
     ]
     status = mode.json("status")
     assert (status["mode"], status["target"], status["revision"]) == (mode.mode, mode.target, 1)
-    assert status["counts"] == {"environment": 2, "system": 8, "campaign": 7}
+    assert status["counts"] == {"environment": 2, "system": 8, "campaign": 7, "slo": 1}
     assert status["settings"] == {
         "id": "workspace",
         "name": "northwind-martech",
         "timezone": "America/New_York",
         "description": "Growth and marketing engineering at Northwind Outfitters",
         "freezes": FreezesSpec().model_dump(mode="json"),
+        "reliability": ReliabilitySpec().model_dump(mode="json"),
         "references": {
             "calendars": [
                 {

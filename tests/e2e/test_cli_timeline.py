@@ -13,9 +13,9 @@ from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.service import WorkspaceService
 
 # Applying the example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in
-# launchdeck.yaml, 2 events of its calendar feed); plus the `token.created` of the admin token
-# every test starts with.
-APPLIED_EVENTS = 18
+# launchdeck.yaml, 2 events of its calendar feed) + 1 SLO; plus the `token.created` of the
+# admin token every test starts with.
+APPLIED_EVENTS = 19
 ALL_EVENTS = APPLIED_EVENTS + 1
 
 
@@ -45,6 +45,7 @@ def test_timeline_records_each_applied_change_with_its_actor(mode: Cli) -> None:
     assert Counter(e.kind for e in page.events) == {
         "system.added": 8,
         "campaign.added": 7,
+        "slo.added": 1,
         "environment.added": 2,
         "workspace.added": 1,
         "token.created": 1,
@@ -94,7 +95,7 @@ def test_timeline_table_shows_time_actor_kind_subject_and_fields(mode: Cli) -> N
         "campaign/black-friday",
         "revenue_per_hour",
     ]
-    assert rows[1][3:] == ["campaign.added", "campaign/thanksgiving-us-20261126-32309e", "-"]
+    assert rows[1][3:] == ["slo.added", "slo/checkout-api-availability", "-"]
 
 
 def test_since_and_until_select_events_by_time(mode: Cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,6 +17,9 @@ from launchdeck.client import utc_now
 from launchdeck.settings import Settings
 from launchdeck.store import Database
 
+if TYPE_CHECKING:
+    from launchdeck.reliability.service import SourceFactory
+
 __all__ = ["create_app"]
 
 
@@ -24,16 +28,20 @@ def create_app(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    sources: SourceFactory | None = None,
 ) -> FastAPI:
     """An app serving the workspace in `db` (or the database `settings` name)."""
     from launchdeck.auth.api import router as tokens_router
     from launchdeck.calendar.api import router as calendar_router
     from launchdeck.gate.api import router as gate_router
+    from launchdeck.reliability.api import router as slo_router
+    from launchdeck.reliability.service import prometheus_sources
     from launchdeck.timeline.api import router as timeline_router
     from launchdeck.workspace.api import router as workspace_router
 
+    settings = settings or Settings()
     if db is None:
-        db = Database((settings or Settings()).resolved_database_url)
+        db = Database(settings.resolved_database_url)
     app = FastAPI(
         title="launchdeck",
         version=__version__,
@@ -44,6 +52,9 @@ def create_app(
     )
     app.state.db = db
     app.state.clock = clock
+    app.state.sources = sources or prometheus_sources(
+        settings.prometheus_url, timeout_s=settings.prometheus_timeout_s
+    )
     install_problem_handlers(app)
     registry = install_metrics(app)
 
@@ -61,6 +72,13 @@ def create_app(
     def metrics(_token: Reader) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    for router in (workspace_router, timeline_router, tokens_router, calendar_router, gate_router):
+    for router in (
+        workspace_router,
+        timeline_router,
+        tokens_router,
+        calendar_router,
+        gate_router,
+        slo_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     return app

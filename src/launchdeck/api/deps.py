@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,6 +15,9 @@ from launchdeck.auth.service import authenticate, authorize
 from launchdeck.errors import Unauthorized
 from launchdeck.store import Database
 
+if TYPE_CHECKING:
+    from launchdeck.reliability.service import SourceFactory
+
 __all__ = ["RequireScope", "UtcInstant", "app_clock", "app_db"]
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="token", description="launchdeck API token")
@@ -23,6 +26,12 @@ _bearer = HTTPBearer(auto_error=False, scheme_name="token", description="launchd
 def app_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def app_sources(request: Request) -> SourceFactory:
+    """Where SLIs are read (Prometheus by default; tests pass their own)."""
+    sources: SourceFactory = request.app.state.sources
+    return sources
 
 
 def app_clock(request: Request) -> Callable[[], datetime]:
@@ -62,6 +71,8 @@ Admin = Annotated[TokenInfo, Depends(RequireScope(Scope.ADMIN))]
 Deployer = Annotated[TokenInfo, Depends(RequireScope(Scope.DEPLOY))]
 Db = Annotated[Database, Depends(app_db)]
 Clock = Annotated[Callable[[], datetime], Depends(app_clock)]
+Sources = Annotated[Callable[..., Any], Depends(app_sources)]
+"""A SourceFactory (Indicator -> SliSource); typed loosely so the API need not import it."""
 
 
 def _in_utc(value: datetime) -> datetime:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
     from launchdeck.calendar.service import CalendarApi
     from launchdeck.gate.service import GateApi
+    from launchdeck.reliability.service import SloApi
     from launchdeck.settings import Settings
     from launchdeck.timeline.service import TimelineApi
     from launchdeck.workspace.service import WorkspaceApi
@@ -39,6 +40,7 @@ class Client:
     tokens: TokenApi
     calendar: CalendarApi
     gate: GateApi
+    slos: SloApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -52,11 +54,14 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
     from launchdeck.auth.service import TokenService
     from launchdeck.calendar.service import CalendarService
     from launchdeck.gate.service import GateService
+    from launchdeck.reliability.check import installed_checks
+    from launchdeck.reliability.service import SloService, prometheus_sources
     from launchdeck.store import Database, safe_url
     from launchdeck.timeline.service import TimelineService
     from launchdeck.workspace.service import WorkspaceService
 
     db = Database(settings.resolved_database_url)
+    sources = prometheus_sources(settings.prometheus_url, timeout_s=settings.prometheus_timeout_s)
     return Client(
         mode="local",
         target=safe_url(db.url),
@@ -64,7 +69,13 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         timeline=TimelineService(db),
         tokens=TokenService(db, actor=settings.actor, clock=clock),
         calendar=CalendarService(db, actor=settings.actor, clock=clock),
-        gate=GateService(db, actor=settings.actor, clock=clock),
+        gate=GateService(
+            db,
+            actor=settings.actor,
+            clock=clock,
+            checks=installed_checks(db, clock=clock, sources=sources),
+        ),
+        slos=SloService(db, clock=clock, sources=sources),
         _close=db.dispose,
     )
 
@@ -74,6 +85,7 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.calendar.service import RemoteCalendar
     from launchdeck.client.http import HttpTransport
     from launchdeck.gate.service import RemoteGate
+    from launchdeck.reliability.service import RemoteSlos
     from launchdeck.timeline.service import RemoteTimeline
     from launchdeck.workspace.remote import RemoteWorkspace
 
@@ -88,5 +100,6 @@ def _remote(settings: Settings) -> Client:
         tokens=RemoteTokens(http),
         calendar=RemoteCalendar(http),
         gate=RemoteGate(http),
+        slos=RemoteSlos(http),
         _close=http.close,
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from launchdeck.api.deps import Admin, Clock, Db, Reader, UtcInstant
+from launchdeck.api.deps import Admin, Clock, Db, Reader, Sources, UtcInstant
 from launchdeck.gate.model import GateRequest, Override, Verdict
 from launchdeck.gate.service import GateService
 
@@ -27,8 +27,11 @@ class OverrideRequest(BaseModel):
 
 
 @router.post("/gate/check", summary="May this change go to this system now? (any scope)")
-def check(request: GateRequest, token: Reader, db: Db, clock: Clock) -> Verdict:
-    return GateService(db, actor=token.name, clock=clock).check(request)
+def check(request: GateRequest, token: Reader, db: Db, clock: Clock, sources: Sources) -> Verdict:
+    from launchdeck.reliability.check import installed_checks
+
+    checks = installed_checks(db, clock=clock, sources=sources)
+    return GateService(db, actor=token.name, clock=clock, checks=checks).check(request)
 
 
 @router.post("/gate/overrides", status_code=201, summary="Except one system from freezes (admin)")

@@ -23,7 +23,7 @@ def check(
     env: Annotated[str, typer.Option("--env", help="Target environment.")] = "production",
     change_type: Annotated[
         str,
-        typer.Option(help="rollback, hotfix, content, config, flag or feature."),
+        typer.Option(help="rollback, hotfix, content, config, flag, feature or reliability."),
     ] = "feature",
     at: Annotated[
         str | None,

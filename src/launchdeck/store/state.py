@@ -12,13 +12,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from launchdeck.errors import Conflict, NotFound
+from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.store.db import is_lock_conflict
-from launchdeck.store.tables import CampaignRow, EnvironmentRow, SystemRow, WorkspaceRow
+from launchdeck.store.tables import CampaignRow, EnvironmentRow, SloRow, SystemRow, WorkspaceRow
 from launchdeck.workspace.model import (
     Campaign,
     DesiredState,
     Environment,
     ResourceKind,
+    Slo,
     System,
     WorkspaceSettings,
 )
@@ -27,16 +29,18 @@ from launchdeck.workspace.spec import FreezesSpec, References
 
 __all__ = ["SqlStateStore"]
 
-Row = EnvironmentRow | SystemRow | CampaignRow
+Row = EnvironmentRow | SystemRow | CampaignRow | SloRow
 _ROWS: dict[ResourceKind, type[Row]] = {
     ResourceKind.ENVIRONMENT: EnvironmentRow,
     ResourceKind.SYSTEM: SystemRow,
     ResourceKind.CAMPAIGN: CampaignRow,
+    ResourceKind.SLO: SloRow,
 }
-_MODELS: dict[ResourceKind, type[Environment | System | Campaign]] = {
+_MODELS: dict[ResourceKind, type[Environment | System | Campaign | Slo]] = {
     ResourceKind.ENVIRONMENT: Environment,
     ResourceKind.SYSTEM: System,
     ResourceKind.CAMPAIGN: Campaign,
+    ResourceKind.SLO: Slo,
 }
 
 
@@ -48,7 +52,7 @@ def _to_model(kind: ResourceKind, row: Row) -> Any:
     return _MODELS[kind].model_validate({f: getattr(row, f) for f in _model_fields(kind)})
 
 
-def _row_values(kind: ResourceKind, model: Environment | System | Campaign) -> dict[str, Any]:
+def _row_values(kind: ResourceKind, model: Environment | System | Campaign | Slo) -> dict[str, Any]:
     # JSON columns take the JSON form; instants stay datetimes for the UtcDateTime type.
     dumped = model.model_dump(mode="json")
     values = {f: dumped[f] for f in _model_fields(kind)}
@@ -81,6 +85,9 @@ class SqlStateStore:
             timezone=row.timezone,
             description=row.description,
             freezes=FreezesSpec.model_validate(row.freezes) if row.freezes else FreezesSpec(),
+            reliability=ReliabilitySpec.model_validate(row.reliability)
+            if row.reliability
+            else ReliabilitySpec(),
             references=References.model_validate(row.references or {}),
         )
 
@@ -115,6 +122,7 @@ class SqlStateStore:
             environments=tuple(self.list(ResourceKind.ENVIRONMENT)),
             systems=tuple(self.list(ResourceKind.SYSTEM)),
             campaigns=tuple(self.list(ResourceKind.CAMPAIGN)),
+            slos=tuple(self.list(ResourceKind.SLO)),
         )
 
     def claim_revision(self, expected: int, *, now: datetime) -> int:
@@ -184,3 +192,4 @@ class SqlStateStore:
         row.description = settings.description
         row.references = settings.references.model_dump(mode="json")
         row.freezes = settings.freezes.model_dump(mode="json")
+        row.reliability = settings.reliability.model_dump(mode="json")

@@ -75,6 +75,8 @@ class WorkspaceRow(Base):
     references: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     freezes: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Freeze policies (FreezesSpec as JSON); NULL means the documented defaults."""
+    reliability: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Error-budget policy and burn-rate alerting (ReliabilitySpec as JSON); NULL: defaults."""
     longest_campaign_s: Mapped[int | None] = mapped_column(Integer)
     """The longest stored campaign, kept by apply: it bounds time-range queries on campaigns,
     so a gate check reads an index range instead of scanning years of occurrences."""
@@ -121,6 +123,21 @@ class CampaignRow(Base):
     systems: Mapped[list[str]] = mapped_column(Json, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(500))
+    slo_objectives: Mapped[dict[str, float]] = mapped_column(Json, default=dict)
+    """SLO name -> the stricter targetPercent it is held to while the campaign runs."""
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SloRow(Base):
+    """An SLO of the workspace: its OpenSLO document, indicator and alert policies inlined."""
+
+    __tablename__ = "slos"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    system: Mapped[str] = mapped_column(String(63), index=True)
+    file: Mapped[str] = mapped_column(String(500))
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    datasource: Mapped[dict[str, Any] | None] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

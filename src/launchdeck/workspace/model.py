@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.workspace.spec import (
     CampaignSpec,
     ConfigValue,
@@ -27,6 +28,7 @@ __all__ = [
     "DesiredState",
     "Environment",
     "ResourceKind",
+    "Slo",
     "System",
     "SystemEnvironment",
     "WorkspaceSettings",
@@ -40,6 +42,7 @@ class ResourceKind(StrEnum):
     ENVIRONMENT = "environment"
     SYSTEM = "system"
     CAMPAIGN = "campaign"
+    SLO = "slo"
 
 
 class _Model(BaseModel):
@@ -52,6 +55,7 @@ class WorkspaceSettings(_Model):
     timezone: str = "UTC"
     description: str | None = None
     freezes: FreezesSpec = FreezesSpec()
+    reliability: ReliabilitySpec = ReliabilitySpec()
     references: References = References()
 
 
@@ -96,6 +100,18 @@ class Campaign(_Model):
     description: str | None = None
     source: str | None = None
     """An ICS feed's path for imported campaigns; None for launchdeck.yaml."""
+    slo_objectives: dict[str, float] = Field(default_factory=dict)
+    """SLO name -> targetPercent while the campaign runs (a protected window)."""
+
+
+class Slo(_Model):
+    """An SLO of a system: the OpenSLO document (indicator and alert policies inlined)."""
+
+    id: str
+    system: str
+    file: str
+    document: dict[str, Any]
+    datasource: dict[str, Any] | None = None
 
 
 class DesiredState(_Model):
@@ -105,6 +121,7 @@ class DesiredState(_Model):
     environments: tuple[Environment, ...] = ()
     systems: tuple[System, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
+    slos: tuple[Slo, ...] = ()
 
     def resources(self) -> dict[ResourceKind, dict[str, dict[str, Any]]]:
         """Each resource as canonical JSON, by kind then id (the form `plan` diffs)."""
@@ -115,6 +132,7 @@ class DesiredState(_Model):
             (ResourceKind.ENVIRONMENT, self.environments),
             (ResourceKind.SYSTEM, self.systems),
             (ResourceKind.CAMPAIGN, self.campaigns),
+            (ResourceKind.SLO, self.slos),
         ):
             for item in items:
                 out[kind][item.id] = item.model_dump(mode="json")
@@ -160,6 +178,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
                 systems=c.systems,
                 description=c.description,
                 source=c.source,
+                slo_objectives=dict(c.slo_objectives),
             )
         )
     return DesiredState(
@@ -168,6 +187,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             timezone=tz,
             description=spec.workspace.description,
             freezes=spec.freezes,
+            reliability=spec.reliability,
             references=spec.references,
         ),
         environments=tuple(
@@ -194,4 +214,8 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             for s in spec.systems
         ),
         campaigns=tuple(campaigns),
+        slos=tuple(
+            Slo(id=s.id, system=s.system, file=s.file, document=s.document, datasource=s.datasource)
+            for s in spec.slos
+        ),
     )

@@ -117,6 +117,7 @@ class WorkspaceService:
                     ResourceKind.ENVIRONMENT: len(state.environments),
                     ResourceKind.SYSTEM: len(state.systems),
                     ResourceKind.CAMPAIGN: len(state.campaigns),
+                    ResourceKind.SLO: len(state.slos),
                 },
             )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
 
 from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType
 from launchdeck.errors import LaunchdeckError
+from launchdeck.reliability.spec import ReliabilitySpec
 
 __all__ = [
     "CalendarFeedSpec",
@@ -33,6 +34,7 @@ __all__ = [
     "FreezesSpec",
     "RecurringFreezeSpec",
     "References",
+    "SloSpec",
     "SystemEnvironmentSpec",
     "SystemSpec",
     "WorkspaceMeta",
@@ -158,6 +160,8 @@ class CampaignSpec(_Spec):
     description: str | None = None
     source: FilePath | None = None
     """Where the campaign came from when not launchdeck.yaml (an ICS feed); set by the loader."""
+    slo_objectives: dict[str, Annotated[float, Field(gt=0, lt=100)]] = Field(default_factory=dict)
+    """A protected window: SLO name -> the stricter targetPercent it is held to meanwhile."""
 
     @field_validator("timezone")
     @classmethod
@@ -218,6 +222,7 @@ _ALL_BUT_FEATURES = (
     ChangeType.CONTENT,
     ChangeType.CONFIG,
     ChangeType.FLAG,
+    ChangeType.RELIABILITY,
 )
 
 
@@ -289,6 +294,18 @@ class References(_Spec):
     rollouts: tuple[FilePath, ...] = ()
 
 
+class SloSpec(_Spec):
+    """An SLO read from a file in `references.slos`; filled in by the loader, not written in
+    launchdeck.yaml. `document` is the OpenSLO SLO with its indicator and alert policies
+    inlined, `datasource` the DataSource it reads from, if it names one."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    system: Id
+    file: FilePath
+    document: dict[str, Any]
+    datasource: dict[str, Any] | None = None
+
+
 class WorkspaceSpec(_Spec):
     """A whole launchdeck.yaml."""
 
@@ -298,4 +315,7 @@ class WorkspaceSpec(_Spec):
     systems: tuple[SystemSpec, ...] = ()
     campaigns: tuple[CampaignSpec, ...] = ()
     freezes: FreezesSpec = FreezesSpec()
+    reliability: ReliabilitySpec = ReliabilitySpec()
     references: References = References()
+    slos: tuple[SloSpec, ...] = ()
+    """Loaded from `references.slos`; launchdeck.yaml itself cannot hold SLO documents."""

@@ -155,7 +155,55 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
             if ref not in system_ids:
                 problems.append(_unknown("system", ref, system_ids, ("campaigns", i, "systems", j)))
     problems += _freeze_references(spec, system_ids, env_ids)
+    problems += _slo_references(spec, system_ids)
     return sorted(problems, key=lambda p: _order(p.path))
+
+
+def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Problem]:
+    """SLOs belong to declared systems and are valid OpenSLO; protected windows name real SLOs
+    and hold them to a stricter objective than their own."""
+    from pydantic import ValidationError
+
+    from launchdeck.reliability.openslo import SLO
+
+    problems: list[Problem] = []
+    problems += _duplicates("slos", [slo.id for slo in spec.slos])
+    targets: dict[str, float] = {}
+    for i, slo in enumerate(spec.slos):
+        if slo.system not in system_ids:
+            problems.append(_unknown("system", slo.system, system_ids, ("slos", i, "system")))
+        try:
+            document = SLO.model_validate(slo.document)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problems.append(
+                Problem(
+                    ("slos", i, "document"),
+                    f"SLO {slo.id!r} is not valid OpenSLO v1: {where}: {first['msg']}",
+                    "run 'launchdeck slo validate' on its file",
+                )
+            )
+            continue
+        targets[slo.id] = max(o.target_ratio for o in document.spec.objectives)
+    if not spec.slos and spec.references.slos:
+        return problems  # the SLO files are not loaded yet (parse before import): check later
+    for i, campaign in enumerate(spec.campaigns):
+        for name, percent in campaign.slo_objectives.items():
+            path = ("campaigns", i, "slo_objectives", name)
+            if name not in targets:
+                if name not in {slo.id for slo in spec.slos}:
+                    problems.append(_unknown("SLO", name, sorted(targets), path))
+            elif percent / 100 <= targets[name]:
+                problems.append(
+                    Problem(
+                        path,
+                        f"a protected window must be stricter than the SLO's own objective "
+                        f"({targets[name] * 100:g}%), got {percent:g}%",
+                        f"use a targetPercent above {targets[name] * 100:g}",
+                    )
+                )
+    return problems
 
 
 def _freeze_references(
@@ -187,7 +235,9 @@ _SECTIONS = (
     "systems",
     "campaigns",
     "freezes",
+    "reliability",
     "references",
+    "slos",
 )
 
 

@@ -113,7 +113,8 @@ def test_asking_the_gate_without_a_valid_token_is_401(http: httpx.Client) -> Non
         (
             {"system": "cms", "change_type": "deploy"},
             "body.change_type",
-            "Input should be 'rollback', 'hotfix', 'content', 'config', 'flag' or 'feature'",
+            "Input should be 'rollback', 'hotfix', 'content', 'config', 'flag', 'feature' or "
+            "'reliability'",
         ),
         (
             {"system": "cms", "at": "2026-11-27T15:00:00"},
@@ -511,8 +512,8 @@ def test_an_ad_hoc_freeze_blocks_the_gate_through_the_api(
             {"reason": "r", "until": "2026-11-20T16:00:00Z", "allow": ["everything"]},
             422,
             "invalid_request",
-            "body.allow.0: Input should be 'rollback', 'hotfix', 'content', 'config', 'flag' or "
-            "'feature'",
+            "body.allow.0: Input should be 'rollback', 'hotfix', 'content', 'config', 'flag', "
+            "'feature' or 'reliability'",
         ),
         (
             {"reason": "", "until": "2026-11-20T16:00:00Z"},

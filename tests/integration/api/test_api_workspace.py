@@ -68,7 +68,7 @@ def test_resources_read_back_after_an_apply(http: httpx.Client, admin_token: str
     )
     assert campaign["revenue_per_hour"] == 185000.0
     assert workspace["revision"] == 1
-    assert workspace["counts"] == {"environment": 2, "system": 8, "campaign": 5}
+    assert workspace["counts"] == {"environment": 2, "system": 8, "campaign": 5, "slo": 0}
 
 
 def test_apply_with_the_current_expected_revision_succeeds(

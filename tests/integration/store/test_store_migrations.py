@@ -79,6 +79,7 @@ def test_the_initial_migration_creates_the_single_workspace_row(fresh: Database)
         "events": [],
         "freezes": [],
         "gate_overrides": [],
+        "slos": [],
         "systems": [],
     }
 
