@@ -10,8 +10,10 @@ EXAMPLE="$PWD/examples/black-friday"
 STATE="$EXAMPLE/.launchdeck"
 SCRATCH=$(mktemp -d)
 SERVER_PID=""
+PROM_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
@@ -92,7 +94,45 @@ say "Marketing can subscribe to that feed (or GET /api/v1/calendar.ics) to see d
 say "in their own calendar app. Blocked checks are on the timeline:"
 run "$LD" timeline --kind gate --limit 3
 
-chapter "6. The API: scoped tokens, remote mode for CI runners"
+chapter "6. Error budgets: checkout-api's SLO burns on Black Friday"
+say "checkout-api's availability SLO is OpenSLO v1 (slos/checkout-api.yaml): 99.9 % of requests"
+say "over a rolling 28 days, held to 99.95 % while Black Friday runs (campaigns[].slo_objectives)."
+run "$LD" slo validate "$EXAMPLE/slos/checkout-api.yaml"
+say "A teammate writes 'target: 99.9', a percentage where OpenSLO wants a ratio:"
+sed 's/target: 0.999/target: 99.9/' "$EXAMPLE/slos/checkout-api.yaml" >"$SCRATCH/checkout-api.yaml"
+run_expect 1 "$LD" slo validate "$SCRATCH/checkout-api.yaml"
+run "$LD" slo list
+bash scripts/ensure-prometheus.sh
+SLO_AT="2026-11-27T08:00:00Z"   # 3 AM in New York on Black Friday (fixed: the same story every day)
+say "A real Prometheus serves four weeks of checkout traffic up to $SLO_AT (written with promtool):"
+say "Black Friday quadruples traffic from midnight New York time; at 01:30 the payment provider fails"
+say "25 % of requests for 45 minutes, and 1 % keep failing after it."
+"$PWD/.venv/bin/python" scripts/demo_traffic.py "$SLO_AT" "$SCRATCH/traffic.om"
+promtool tsdb create-blocks-from openmetrics --quiet --max-block-duration=744h \
+  "$SCRATCH/traffic.om" "$SCRATCH/prometheus" >/dev/null
+PROM_PORT=$("$PWD/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'global:\n  scrape_interval: 1m\n' >"$SCRATCH/prometheus.yml"
+prometheus --config.file="$SCRATCH/prometheus.yml" --storage.tsdb.path="$SCRATCH/prometheus" \
+  --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$PROM_PORT" \
+  >"$SCRATCH/prometheus.log" 2>&1 &
+PROM_PID=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PROM_PORT/-/ready" >/dev/null 2>&1 && break || sleep 0.1
+done
+export LAUNCHDECK_PROMETHEUS_URL="http://127.0.0.1:$PROM_PORT"
+say "The budget, burn per window, the alert tiers that page and when the budget runs out:"
+run "$LD" slo status checkout-api --at "$SLO_AT" --chart "$STATE/checkout-api-burn-down.svg"
+say "The same model writes Prometheus recording and alerting rules with Sloth's metric names;"
+say "promtool accepts them, so existing Sloth dashboards keep working:"
+run "$LD" slo rules -o "$STATE/slo-rules.yaml"
+run promtool check rules "$STATE/slo-rules.yaml"
+say "The gate enforces the error-budget policy. A feature to checkout-api is blocked twice over:"
+say "by the Black Friday freeze, and by the spent budget, which still holds after the freeze lifts:"
+run_expect 3 "$LD" gate check checkout-api --change-type feature --at "$SLO_AT"
+say "A hotfix is what both allow:"
+run "$LD" gate check checkout-api --change-type hotfix --at "$SLO_AT"
+
+chapter "7. The API: scoped tokens, remote mode for CI runners"
 printf '%s$ %s%s\n' "$bold" "launchdeck token create --name release-bot --scope admin --expires-in 1d" "$off"
 "$LD" token create --name release-bot --scope admin --expires-in 1d >"$SCRATCH/admin.token"
 say "(the token went to stdout once, into a file for the demo; only its hash is stored)"
@@ -119,14 +159,18 @@ say "A read-only token may look but not change anything:"
 LAUNCHDECK_TOKEN="$READ_TOKEN" run_expect 1 "$LD" -w "$SCRATCH/edited" apply
 unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null || true; PROM_PID=""
 
 chapter "What to look at next"
 cat <<EOT
-  The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics. Try:
+  The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics; the burn-down
+  chart at $STATE/checkout-api-burn-down.svg and the Prometheus rules at $STATE/slo-rules.yaml.
+  Try:
     .venv/bin/launchdeck -w examples/black-friday timeline            # who changed what, when
     .venv/bin/launchdeck -w examples/black-friday gate check cms      # may I deploy now?
     .venv/bin/launchdeck -w examples/black-friday calendar            # campaigns and freezes ahead
+    .venv/bin/launchdeck -w examples/black-friday slo list            # SLOs and protected windows
     .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
     .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
-  Docs: README.md, docs/guide.md, docs/architecture.md
+  Docs: README.md, docs/guide.md, docs/slo.md, docs/architecture.md
 EOT

@@ -2,7 +2,7 @@
 
 Four weeks of `http_requests_total{service="checkout-api",code=...}` counters at one sample a
 minute up to the demo instant: a daily rhythm with a 0.04 % error floor, then Black Friday
-(from midnight New York) at four times the traffic, a payment-provider outage at 20 % errors
+(from midnight New York) at four times the traffic, a payment-provider outage at 25 % errors
 for 45 minutes and a tail of 1 % errors after it. `promtool tsdb create-blocks-from
 openmetrics` turns the file into TSDB blocks a real Prometheus serves.
 
@@ -29,7 +29,7 @@ def per_minute(at: datetime) -> tuple[float, float]:
         requests *= 4
         start, length = OUTAGE
         if start <= at < start + length:
-            errors = 0.20
+            errors = 0.25
         elif start + length <= at:
             errors = 0.01
     return requests, errors

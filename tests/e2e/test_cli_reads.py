@@ -11,7 +11,6 @@ from collections.abc import Callable
 import pytest
 from cli_driver import SQLITE_ONLY, Cli, table_rows
 
-from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.model import to_model
 from launchdeck.workspace.spec import FreezesSpec
@@ -65,7 +64,7 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         "timezone": "America/New_York",
         "description": "Growth and marketing engineering at Northwind Outfitters",
         "freezes": FreezesSpec().model_dump(mode="json"),
-        "reliability": ReliabilitySpec().model_dump(mode="json"),
+        "reliability": load_workspace(mode.workspace_file).spec.reliability.model_dump(mode="json"),
         "references": {
             "calendars": [
                 {

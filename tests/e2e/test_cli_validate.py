@@ -115,13 +115,31 @@ def test_the_example_workspace_is_valid(file_mode: Cli) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 7 campaigns\n"
+        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 7 campaigns, 1 SLO\n"
     )
     assert file_mode.json("validate") == {
         "valid": True,
         "file": str(file_mode.workspace_file),
-        "counts": {"environments": 2, "systems": 8, "campaigns": 7},
+        "counts": {"environments": 2, "systems": 8, "campaigns": 7, "slos": 1},
+        "warnings": [],
     }
+
+
+def test_an_slo_trap_is_a_warning_with_its_place_and_the_workspace_stays_valid(
+    file_mode: Cli,
+) -> None:
+    slo_file = file_mode.workspace_file.parent / "slos" / "checkout-api.yaml"
+    slo_file.write_text(slo_file.read_text().replace("duration: 28d", "duration: 1m"))
+
+    result = file_mode("validate")
+
+    assert result.exit_code == 0, result.output
+    assert "is valid" in result.stdout
+    assert "warning:" in result.stderr
+    assert "slos/checkout-api.yaml:" in result.stderr
+    assert "1M" in result.stderr  # the hint: a month is 1M, 1m is a minute
+    [warning] = file_mode.json("validate")["warnings"]
+    assert warning["where"].startswith(str(slo_file)) or "checkout-api.yaml" in warning["where"]
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -15,8 +15,8 @@ from launchdeck.reliability.status import BurnPoint
 
 __all__ = ["burn_down_svg"]
 
-_W, _H = 820, 360
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 190, 40, 44
+_W, _H = 880, 360
+_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 250, 40, 44
 _COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
 
@@ -97,14 +97,16 @@ def burn_down_svg(
         path = " ".join(f"{x(p.at):.1f},{y(p.remaining):.1f}" for p in points_of)
         out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
         last = points_of[-1]
-        ly = _TOP + 16 + index * 34
+        ly = _TOP + 16 + index * 48
+        slo, _, objective = name.partition("/")
         out.append(
             f'<rect x="{_LEFT + plot_w + 14}" y="{ly - 9}" width="12" height="12" fill="{colour}"/>'
         )
-        out.append(f'<text x="{_LEFT + plot_w + 32}" y="{ly + 1}">{escape(name)}</text>')
+        out.append(f'<text x="{_LEFT + plot_w + 32}" y="{ly + 1}">{escape(slo)}</text>')
+        detail = f"{escape(objective)}: " if objective else ""
         out.append(
             f'<text x="{_LEFT + plot_w + 32}" y="{ly + 16}" fill="#555">'
-            f"{last.remaining * 100:.1f}% left</text>"
+            f"{detail}{last.remaining * 100:.1f}% left</text>"
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -47,11 +47,12 @@ class ObjectiveState:
 
 
 def _describe(state: ObjectiveState) -> str:
-    left = (
-        "no SLI data"
-        if state.remaining is None
-        else f"{state.remaining * 100:.1f}% of its error budget left"
-    )
+    if state.remaining is None:
+        left = "no SLI data"
+    elif state.remaining <= 0:
+        left = f"spent its error budget ({state.remaining * 100:.1f}% left)"
+    else:
+        left = f"{state.remaining * 100:.1f}% of its error budget left"
     burn = f", burning {state.burn_rate:.1f}x" if state.burn_rate is not None else ""
     target = f"objective {state.target * 100:.4g}%"
     if state.protected_by:

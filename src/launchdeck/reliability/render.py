@@ -45,24 +45,37 @@ def _burn(status: ObjectiveStatus, window_s: int) -> str:
     return "—"
 
 
+def _alerts(status: ObjectiveStatus) -> str:
+    if status.error:
+        return "[dim]unread[/]"
+    firing = status.firing
+    if not firing:
+        return "[green]quiet[/]"
+    by_severity: dict[str, int] = {}
+    for a in firing:
+        by_severity[a.severity] = by_severity.get(a.severity, 0) + 1
+    return "[red]" + ", ".join(f"{n} {sev}" for sev, n in by_severity.items()) + "[/]"
+
+
 def print_status(out: Console, statuses: Sequence[ObjectiveStatus]) -> None:
     if not statuses:
         out.print("no SLOs: list OpenSLO files under references.slos and a system's slos")
         return
     table = Table(title="SLOs and error budgets", title_justify="left")
-    for name in ("SLO", "objective", "target", "SLI", "budget left", "burn 1h", "burn 6h"):
-        table.add_column(name, justify="left" if name in {"SLO", "objective"} else "right")
-    table.add_column("burn 1d", justify="right")
+    widest = max(len(s.slo) for s in statuses)
+    table.add_column("SLO / objective", min_width=min(widest, 40), overflow="fold")
+    for name in ("target", "SLI", "budget left", "burn 1h", "burn 6h", "burn 1d"):
+        table.add_column(name, justify="right", no_wrap=True)
     table.add_column("exhausted in", justify="right")
-    table.add_column("alerts")
+    table.add_column("alerts firing")
+    protected = False
     for s in statuses:
         target = fmt_ratio(s.target, digits=2)
         if s.protected_by:
-            target += f" [magenta](during {escape(s.protected_by)})[/]"
-        firing = ", ".join(f"[red]{a.tier}[/] ({a.severity})" for a in s.firing)
+            target += "[magenta]*[/]"
+            protected = True
         table.add_row(
-            escape(s.slo),
-            escape(s.objective),
+            f"{escape(s.slo)}\n[dim]{escape(s.objective)}[/]",
             target,
             fmt_ratio(s.sli),
             _left(s),
@@ -70,12 +83,15 @@ def print_status(out: Console, statuses: Sequence[ObjectiveStatus]) -> None:
             _burn(s, 6 * 3600),
             _burn(s, 86_400),
             fmt_eta(s.time_to_exhaustion_s),
-            firing or ("[dim]unread[/]" if s.error else "[green]quiet[/]"),
+            _alerts(s),
         )
     out.print(table)
+    if protected:
+        names = sorted({s.protected_by for s in statuses if s.protected_by})
+        out.print(f"  [magenta]*[/] stricter objective while {escape(', '.join(names))} runs")
     for s in statuses:
         if s.error:
-            out.print(f"  [dim]?[/] {escape(s.slo)}: {escape(s.error)}")
+            out.print(f"  [dim]?[/] {escape(s.error)}")  # the error names the SLO
             continue
         unit = "bad events" if s.unit == "events" else "bad slices"
         out.print(

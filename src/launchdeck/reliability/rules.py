@@ -104,7 +104,11 @@ def _period_error_ratio(rules: RuleSet, period: timedelta, sel: str) -> str:
     slice_len = o.time_slice_window or timedelta(minutes=5)
     s = format_duration(slice_len)
     if d.method is BudgetingMethod.TIMESLICES:
-        bad_above = 1 - (o.time_slice_target if o.time_slice_target is not None else 1.0)
+        # Rounded as the evaluator rounds allowances: 1 - 0.9 is 0.09999999999999998 in floats.
+        # The SLI side errs too (1 - 570/600 is 0.050000000000000044), so a slice exactly at its
+        # target would count as bad: the margin of 1e-12 keeps it good, as the evaluator does.
+        target = o.time_slice_target if o.time_slice_target is not None else 1.0
+        bad_above = round(round(1 - target, 12) + 1e-12, 13)
         return f"avg_over_time((slo:sli_error:ratio_rate{s}{sel} > bool {bad_above!r})[{p}:{s}])"
     return f"avg_over_time(slo:sli_error:ratio_rate{s}{sel}[{p}:{s}])"
 

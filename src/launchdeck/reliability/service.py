@@ -206,7 +206,7 @@ class SloService:
         alerting = inputs.reliability.alerting
         defaults = [t.tier() for t in alerting.tiers]
         for slo in inputs.slos:
-            for status, buckets in self._slo_status(
+            for status, buckets, objective in self._slo_status(
                 slo,
                 at=at,
                 campaigns=inputs.campaigns,
@@ -215,7 +215,8 @@ class SloService:
             ):
                 statuses.append(status)
                 if series and buckets:
-                    downs[_key(status)] = tuple(burn_down(buckets, status))
+                    points = burn_down(buckets, status, slice_target=objective.time_slice_target)
+                    downs[_key(status)] = tuple(points)
         return SloReport(statuses=tuple(statuses), burn_down=downs)
 
     def _slo_status(
@@ -226,18 +227,19 @@ class SloService:
         campaigns: Sequence[Campaign],
         tiers: Sequence[AlertTier],
         min_events: float,
-    ) -> list[tuple[ObjectiveStatus, list[Bucket]]]:
+    ) -> list[tuple[ObjectiveStatus, list[Bucket], Objective]]:
         d = definition_of(slo)
         period = period_bounds(d.window, at)
         spans = _spans(slo, campaigns)
-        out: list[tuple[ObjectiveStatus, list[Bucket]]] = []
+        out: list[tuple[ObjectiveStatus, list[Bucket], Objective]] = []
         for objective in d.objectives:
             try:
                 source = self.sources(d.indicator)
                 buckets, fine = self._read(source, d.method, objective, d.indicator, period, at)
             except LaunchdeckError as exc:
                 reason = f"{slo.id}: {exc.message}"
-                out.append((unread_status(d, objective, at=at, period=period, error=reason), []))
+                unread = unread_status(d, objective, at=at, period=period, error=reason)
+                out.append((unread, [], objective))
                 continue
             status = objective_status(
                 d,
@@ -250,7 +252,7 @@ class SloService:
                 min_events=min_events,
                 burn_buckets=fine,
             )
-            out.append((status, buckets))
+            out.append((status, buckets, objective))
         return out
 
     @staticmethod

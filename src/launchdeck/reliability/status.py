@@ -251,24 +251,26 @@ def burn_down(
     status: ObjectiveStatus,
     *,
     step: timedelta = timedelta(hours=1),
+    slice_target: float | None = None,
 ) -> list[BurnPoint]:
     """Budget left through the period so far: 1 - spent up to t / the allowance at `at`.
 
-    For the slice methods a bucket is a slice: its spend is 1 when bad (Timeslices) or its bad
-    ratio (RatioTimeslices); the status's own numbers make the last point equal `remaining`.
+    For the slice methods a bucket is a slice: its spend is 1 when its good ratio is below
+    `slice_target` (Timeslices) or its bad ratio (RatioTimeslices), as `compute_budget` counts.
     """
     if status.allowed <= 0 or status.remaining is None:
         return []
     inside = sorted(
         (b for b in buckets if status.period_start <= b.start < status.at), key=lambda b: b.start
     )
+    with_data = [b for b in inside if b.total > 0]
     if status.unit == "events":
         spend = [(b.start, b.bad) for b in inside]
+    elif status.method is BudgetingMethod.TIMESLICES:
+        threshold = slice_target if slice_target is not None else 1.0
+        spend = [(b.start, 1.0 if b.good / b.total < threshold else 0.0) for b in with_data]
     else:
-        total_bad = status.bad
-        raw = [(b.start, (b.bad / b.total) if b.total > 0 else 0.0) for b in inside]
-        scale = total_bad / sum(v for _, v in raw) if sum(v for _, v in raw) > 0 else 0.0
-        spend = [(t, v * scale) for t, v in raw]
+        spend = [(b.start, b.bad / b.total) for b in with_data]
     points = [BurnPoint(at=status.period_start, remaining=1.0)]
     spent, next_at, index = 0.0, status.period_start + step, 0
     while next_at <= status.at:

@@ -71,11 +71,26 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         "environments": len(spec.environments),
         "systems": len(spec.systems),
         "campaigns": len(spec.campaigns),
+        "slos": len(spec.slos),
     }
+    warnings = [
+        {"where": w.where, "field": w.field, "message": w.message, "hint": w.hint}
+        for w in loaded.warnings
+    ]
     if as_json:
-        emit_json({"valid": True, "file": str(loaded.path), "counts": counts})
+        emit_json({"valid": True, "file": str(loaded.path), "counts": counts, "warnings": warnings})
         return
-    summary = ", ".join(_count(n, k.removesuffix("s")) for k, n in counts.items())
+    from launchdeck.cli.render import err_console
+
+    for warning in loaded.warnings:
+        err_console().print(f"[yellow]warning[/]: {warning}")
+        if warning.hint:
+            err_console().print(f"  hint: {warning.hint}")
+    summary = ", ".join(
+        _count(n, "SLO" if k == "slos" else k.removesuffix("s"))
+        for k, n in counts.items()
+        if n or k != "slos"
+    )
     console().print(f"[green]✓[/] {loaded.path} is valid: {summary}")
 
 

@@ -34,6 +34,8 @@ __all__ = ["LoadedWorkspace", "load_workspace", "parse_workspace"]
 class LoadedWorkspace:
     path: FsPath
     spec: WorkspaceSpec
+    warnings: tuple[ConfigError, ...] = ()
+    """What is valid but probably not meant (the OpenSLO traps: a `1m` window …)."""
 
 
 def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -> WorkspaceSpec:
@@ -121,8 +123,9 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
     if spec.references.slos:
         from launchdeck.workspace.slos import import_slos
 
-        spec = import_slos(spec, path.parent)
+        spec, warnings = import_slos(spec, path.parent)
         _recheck(spec, source)
+        return LoadedWorkspace(path, spec, tuple(warnings))
     return LoadedWorkspace(path, spec)
 
 

@@ -15,8 +15,9 @@ from launchdeck.workspace.validate import suggest
 __all__ = ["import_slos"]
 
 
-def import_slos(spec: WorkspaceSpec, base_dir: Path) -> WorkspaceSpec:
-    """`spec` with the SLOs of `references.slos` (resolved, as SloSpec) in `spec.slos`.
+def import_slos(spec: WorkspaceSpec, base_dir: Path) -> tuple[WorkspaceSpec, list[ConfigError]]:
+    """`spec` with the SLOs of `references.slos` (resolved, as SloSpec) in `spec.slos`, and
+    the files' warnings (the OpenSLO traps).
 
     Every problem of every file is reported together, each with file:line:column.
     """
@@ -64,4 +65,4 @@ def import_slos(spec: WorkspaceSpec, base_dir: Path) -> WorkspaceSpec:
         )
     if problems:
         raise ValidationFailed(problems, source="the SLO files")
-    return spec.model_copy(update={"slos": tuple(slos)})
+    return spec.model_copy(update={"slos": tuple(slos)}), list(report.warnings)

@@ -144,7 +144,7 @@ def test_an_exhausted_budget_blocks_everything_but_reliability_work(
 def test_an_exhausted_budget_allows_only_rollback_hotfix_reliability(change: ChangeType) -> None:
     result = check(a_state(-0.1, burn_rate=30.0), change=change)
     assert result.outcome is CheckOutcome.WARN
-    assert "-10.0% of its error budget left, burning 30.0x" in result.summary
+    assert "spent its error budget (-10.0% left), burning 30.0x" in result.summary
 
 
 def test_an_approval_also_turns_an_exhausted_budget_block_into_a_warning() -> None:

@@ -239,3 +239,20 @@ def test_burn_down_of_ratio_timeslices_ends_at_the_status_remaining() -> None:
     assert points[0].remaining == 1.0
     assert points[-1].remaining == pytest.approx(status.remaining)
     assert points[-1].remaining == pytest.approx(1 - 2.4 / 7.2)
+
+
+def test_burn_down_of_timeslices_spends_only_at_the_bad_slices() -> None:
+    objective = Objective(
+        "availability", 0.99, time_slice_target=0.9, time_slice_window=timedelta(hours=1)
+    )
+    definition = a_definition(BudgetingMethod.TIMESLICES, [objective])
+    # 48 good slices at 95 %, then one bad slice at 50 % in the last hour.
+    slices = [Bucket(AT - timedelta(hours=h), 950, 1000) for h in range(49, 1, -1)]
+    slices.append(Bucket(AT - timedelta(hours=1), 500, 1000))
+    status = objective_status(definition, objective, slices, at=AT, period=PERIOD)
+    points = burn_down(slices, status, slice_target=objective.time_slice_target)
+    assert status.bad == 1
+    before_the_bad_slice = [p for p in points if p.at <= AT - timedelta(hours=1)]
+    assert {p.remaining for p in before_the_bad_slice} == {1.0}
+    assert points[-1].remaining == pytest.approx(status.remaining)
+    assert points[-1].remaining == pytest.approx(1 - 1 / 7.2)
