@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from launchdeck.errors import UsageError
 
-__all__ = ["parse_duration", "parse_instant", "until_instant"]
+__all__ = ["coerce_duration", "parse_duration", "parse_instant", "until_instant"]
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _LONGEST = timedelta(days=36500)
@@ -28,6 +28,17 @@ def parse_duration(text: str) -> timedelta:
         value = _LONGEST * 2
     if value > _LONGEST:
         raise UsageError(f"duration {text!r} is too long", hint="use at most 100 years (36500d)")
+    return value
+
+
+def coerce_duration(value: object) -> object:
+    """For config fields (a Pydantic before-validator): `24h`, `30m`, `2d` become timedeltas;
+    anything else (ISO 8601, seconds, a timedelta) is left to the field's own parsing."""
+    if isinstance(value, str) and value and value[-1] in "smhdw" and value[:-1].strip():
+        try:
+            return parse_duration(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
     return value
 
 

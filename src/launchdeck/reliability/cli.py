@@ -133,7 +133,7 @@ def status(
     from launchdeck.cli.render import console, emit_json
     from launchdeck.client import utc_now
     from launchdeck.durations import parse_instant
-    from launchdeck.errors import UsageError
+    from launchdeck.errors import UpstreamError, UsageError
     from launchdeck.reliability.render import print_status
 
     if chart is not None and chart.suffix.lower() != ".svg":
@@ -146,6 +146,12 @@ def status(
         from launchdeck.reliability.chart import burn_down_svg
 
         if not report.burn_down:
+            unread = [st.error for st in report.statuses if st.error]
+            if unread:
+                raise UpstreamError(
+                    f"no SLI data to draw: {unread[0]}",
+                    hint="check that Prometheus answers at LAUNCHDECK_PROMETHEUS_URL",
+                )
             raise UsageError("no SLI data to draw", hint="check 'launchdeck slo status' first")
         title = f"Error budget burn-down{f' — {system}' if system else ''}"
         chart.write_text(burn_down_svg(report.burn_down, title=title), encoding="utf-8")

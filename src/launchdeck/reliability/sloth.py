@@ -41,7 +41,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from launchdeck.errors import ConfigError, ValidationFailed
-from launchdeck.reliability.openslo import SLO, Document, Service, name_problem
+from launchdeck.reliability.openslo import SLO, Document, Service
+from launchdeck.reliability.openslo_types import name_problem
 from launchdeck.yamlpos import (
     Path,
     Positions,

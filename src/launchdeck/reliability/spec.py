@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from launchdeck.calendar.model import ChangeType
+from launchdeck.durations import coerce_duration
 from launchdeck.reliability.burn import DEFAULT_TIERS, AlertTier
 
 __all__ = [
@@ -26,20 +27,7 @@ __all__ = [
 Percent = Annotated[float, Field(ge=0, le=100)]
 
 
-def _duration(value: object) -> object:
-    # `1h`, `30m`, `3d` as well as ISO 8601 and seconds (what a dumped model holds).
-    if isinstance(value, str) and value and value[-1] in "smhdw" and value[:-1].strip():
-        from launchdeck.durations import parse_duration
-        from launchdeck.errors import LaunchdeckError
-
-        try:
-            return parse_duration(value)
-        except LaunchdeckError as exc:
-            raise ValueError(exc.message) from None
-    return value
-
-
-Window = Annotated[timedelta, BeforeValidator(_duration), Field(gt=timedelta(0))]
+Window = Annotated[timedelta, BeforeValidator(coerce_duration), Field(gt=timedelta(0))]
 
 
 class _Spec(BaseModel):

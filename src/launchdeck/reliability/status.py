@@ -273,7 +273,7 @@ def burn_down(
         spend = [(b.start, b.bad / b.total) for b in with_data]
     points = [BurnPoint(at=status.period_start, remaining=1.0)]
     spent, next_at, index = 0.0, status.period_start + step, 0
-    while next_at <= status.at:
+    while next_at < status.at:
         while index < len(spend) and spend[index][0] < next_at:
             spent += spend[index][1]
             index += 1

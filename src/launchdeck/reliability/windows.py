@@ -8,7 +8,7 @@ across DST changes).
 
 from __future__ import annotations
 
-import re
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -16,23 +16,27 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from launchdeck.reliability.model import TimeWindow
+from launchdeck.reliability.openslo_types import split_duration
 
 __all__ = ["nominal_length", "parse_shorthand", "period_bounds", "shorthand_delta"]
 
-_SHORTHAND: Final = re.compile(r"^([1-9][0-9]{0,5})([mhdwMQY])$")
 _FIXED: Final = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 _NOMINAL_DAYS: Final = {"M": 30, "Q": 91, "Y": 365}
 
 
 def parse_shorthand(value: str) -> tuple[int, str]:
     """`28d` -> (28, "d"). Units: m h d w (fixed) and M Q Y (calendar months, quarters, years)."""
-    match = _SHORTHAND.match(value.strip())
-    if match is None:
-        raise ValueError(
-            f"{value!r} is not an OpenSLO duration: a positive whole number and one of "
-            "m (minutes), h, d, w, M (months), Q (quarters), Y (years), e.g. 28d or 1M"
-        )
-    return int(match.group(1)), match.group(2)
+    text = value.strip()
+    with suppress(ValueError):
+        count, unit = split_duration(text)
+        # Stricter than the document grammar, which lets its validator name a zero count:
+        # a window is positive, with no leading zeros and at most six digits.
+        if not text.startswith("0") and count < 1_000_000:
+            return count, unit
+    raise ValueError(
+        f"{value!r} is not an OpenSLO duration: a positive whole number and one of "
+        "m (minutes), h, d, w, M (months), Q (quarters), Y (years), e.g. 28d or 1M"
+    )
 
 
 def shorthand_delta(value: str) -> relativedelta:

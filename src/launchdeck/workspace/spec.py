@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType
-from launchdeck.errors import LaunchdeckError
+from launchdeck.durations import coerce_duration
 from launchdeck.reliability.spec import ReliabilitySpec
 
 __all__ = [
@@ -203,19 +203,7 @@ class CalendarFeedSpec(_Spec):
         return check_timezone(value) if value is not None else None
 
 
-def _duration(value: object) -> object:
-    """Accept `24h`, `30m`, `2d` as well as ISO 8601 / seconds for durations."""
-    if isinstance(value, str) and value and value[-1] in "smhdw" and value[:-1].strip():
-        from launchdeck.durations import parse_duration
-
-        try:
-            return parse_duration(value)
-        except LaunchdeckError as exc:
-            raise ValueError(exc.message) from None
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
+Duration = Annotated[timedelta, BeforeValidator(coerce_duration), Field(ge=timedelta(0))]
 _ALL_BUT_FEATURES = (
     ChangeType.ROLLBACK,
     ChangeType.HOTFIX,

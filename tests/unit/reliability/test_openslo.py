@@ -21,11 +21,9 @@ from launchdeck.reliability.openslo import (
     DataSource,
     Objective,
     Service,
-    fixed_duration,
-    name_problem,
     parse_document,
-    split_duration,
 )
+from launchdeck.reliability.openslo_types import fixed_duration, name_problem, split_duration
 from launchdeck.yamlpos import Problem, schema_problems, without_echoes
 
 
