@@ -103,14 +103,23 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(db: object, clock: Clock) -> Iterator[LiveServer]:
+def prometheus_url() -> str:
+    """Where the live server reads SLIs: a closed loopback port, so a read fails at once and no
+    test reaches a Prometheus it did not start (say one at :9090). Override it to give one."""
+    return f"http://127.0.0.1:{_free_port()}"
+
+
+@pytest.fixture
+def live_server(db: object, clock: Clock, prometheus_url: str) -> Iterator[LiveServer]:
     """The real API (uvicorn, real HTTP on loopback) on the test's database."""
     import uvicorn
 
     from launchdeck.api.app import create_app
+    from launchdeck.reliability.service import prometheus_sources
 
     port = _free_port()
-    app = create_app(db=db, clock=clock)  # type: ignore[arg-type]
+    sources = prometheus_sources(prometheus_url, timeout_s=10)
+    app = create_app(db=db, clock=clock, sources=sources)  # type: ignore[arg-type]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

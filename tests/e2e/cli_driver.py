@@ -49,6 +49,8 @@ CLEAN_ENV: Mapping[str, str | None] = {
     "LAUNCHDECK_TOKEN": None,
     "LAUNCHDECK_ACTOR": None,
     "LAUNCHDECK_HTTP_TIMEOUT_S": None,
+    "LAUNCHDECK_PROMETHEUS_URL": None,
+    "LAUNCHDECK_PROMETHEUS_TIMEOUT_S": None,
     "LAUNCHDECK_LOG_LEVEL": None,
     "FORCE_COLOR": None,
     "TTY_COMPATIBLE": None,

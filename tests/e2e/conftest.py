@@ -4,6 +4,9 @@
 API server with LAUNCHDECK_URL + LAUNCHDECK_TOKEN (remote), both on the test's database.
 In remote mode LAUNCHDECK_DATABASE_URL points at a decoy file that must never be created.
 
+Both modes read SLIs from `prometheus_url` (LAUNCHDECK_PROMETHEUS_URL in local mode, the
+server's in remote mode): a closed port unless a test overrides that fixture.
+
 `file_mode` is the same pair with no store and no server behind it, for the commands that
 only read or write files (init, validate): they must work without either.
 """
@@ -42,6 +45,7 @@ def cli_in(
     workspace_dir: Path,
     clock: Any,
     tmp_path: Path,
+    prometheus_url: str,
 ) -> Iterator[Callable[[str], Cli]]:
     """A factory: `cli_in("local")` or `cli_in("remote")`, both on the test's database.
 
@@ -53,7 +57,11 @@ def cli_in(
     admin_token = issue_token(db, ADMIN_TOKEN_NAME, Scope.ADMIN, clock=clock)
     app, runner = build_app(), CliRunner()
     decoy = tmp_path / "remote-mode-must-not-open-this.db"
-    base = {**CLEAN_ENV, "LAUNCHDECK_WORKSPACE": str(workspace_dir)}
+    base = {
+        **CLEAN_ENV,
+        "LAUNCHDECK_WORKSPACE": str(workspace_dir),
+        "LAUNCHDECK_PROMETHEUS_URL": prometheus_url,
+    }
 
     def make(mode: str) -> Cli:
         if mode == "local":
