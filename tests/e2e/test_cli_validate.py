@@ -233,3 +233,57 @@ def test_a_missing_workspace_file_points_to_init(file_mode: Cli) -> None:
     assert "hint: run 'launchdeck init' here, or set LAUNCHDECK_WORKSPACE / --workspace" in (
         result.stderr
     )
+
+
+PROTECTED_WINDOW = "slo_objectives: {checkout-api-availability: 99.95}"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            PROTECTED_WINDOW,
+            "slo_objectives: {checkout-api-availabilty: 99.95}",
+            [
+                "campaigns[1].slo_objectives.checkout-api-availabilty: unknown SLO "
+                "'checkout-api-availabilty'",
+                "hint: did you mean 'checkout-api-availability'?",
+            ],
+        ),
+        (
+            PROTECTED_WINDOW,
+            "slo_objectives: {checkout-api-availability: 99.5}",
+            [
+                "campaigns[1].slo_objectives.checkout-api-availability: a protected window must "
+                "be stricter than the SLO's own objective (99.9%), got 99.5%",
+                "hint: use a targetPercent above 99.9",
+            ],
+        ),
+        (
+            "\ncampaigns:\n",
+            "\nslos: []\ncampaigns:\n",
+            [
+                "slos: SLO documents are not written in launchdeck.yaml",
+                "hint: put them in OpenSLO files and list those under references.slos",
+            ],
+        ),
+    ],
+    ids=["an unknown SLO", "a laxer objective", "SLOs inline"],
+)
+def test_protected_windows_and_slos_are_checked_with_their_place_in_the_file(
+    file_mode: Cli, old: str, new: str, expected: list[str]
+) -> None:
+    text = file_mode.workspace_file.read_text(encoding="utf-8")
+    file_mode.workspace_file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    line = next(
+        n
+        for n, row in enumerate(file_mode.workspace_file.read_text().splitlines(), 1)
+        if new.strip().splitlines()[0] in row
+    )
+
+    result = file_mode("validate")
+
+    assert result.exit_code == 1
+    assert f"{file_mode.workspace_file}:{line}:" in result.output
+    for fragment in expected:
+        assert fragment in result.output

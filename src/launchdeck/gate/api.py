@@ -34,7 +34,11 @@ def check(request: GateRequest, token: Reader, db: Db, clock: Clock, sources: So
     return GateService(db, actor=token.name, clock=clock, checks=checks).check(request)
 
 
-@router.post("/gate/overrides", status_code=201, summary="Except one system from freezes (admin)")
+@router.post(
+    "/gate/overrides",
+    status_code=201,
+    summary="Except one system from freezes and error-budget blocks (admin)",
+)
 def add_override(body: OverrideRequest, token: Admin, db: Db, clock: Clock) -> Override:
     service = GateService(db, actor=token.name, clock=clock)
     return service.add_override(

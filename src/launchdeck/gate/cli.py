@@ -78,7 +78,7 @@ def override(
     env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Except one system from freezes for a while (admin scope; reasoned and time-boxed)."""
+    """Except a system from freezes and error-budget blocks for a while (admin; time-boxed)."""
     from launchdeck.cli.render import console, emit_json, fmt_time
     from launchdeck.durations import until_instant
 
@@ -89,7 +89,8 @@ def override(
         emit_json(created)
         return
     console().print(
-        f"[yellow]override[/] {created.id}: freezes on {created.system} warn instead of block "
+        f"[yellow]override[/] {created.id}: freezes and error-budget blocks on {created.system} "
+        "warn instead of block "
         f"until {fmt_time(created.ends_at)} ({created.reason})"
     )
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from launchdeck.api.deps import Clock, Db, Reader, Sources, UtcInstant
-from launchdeck.errors import UsageError
 from launchdeck.reliability.service import IncidentBudget, SloReport, SloService, SloSummary
 
 __all__ = ["router"]
@@ -64,8 +63,6 @@ def incident_budget(
     start: UtcInstant,
     end: UtcInstant,
 ) -> list[IncidentBudget]:
-    if end <= start:
-        raise UsageError("end must be after start", hint="e.g. start=…T10:00Z&end=…T11:00Z")
     return SloService(db, clock=clock, sources=sources).incident_budget(
         system, start=start, end=end
     )

@@ -7,6 +7,7 @@ the one place that knows its shape, so nothing downstream reads OpenSLO field na
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -191,4 +192,24 @@ def tiers_of(slo: Slo, defaults: Sequence[AlertTier]) -> list[AlertTier]:
                     factor_override=float(rule.get("threshold", 1)),
                 )
             )
-    return tiers or list(defaults)
+    return tiers or _annotated(defaults, (slo.document.get("metadata") or {}).get("annotations"))
+
+
+def _annotated(
+    tiers: Sequence[AlertTier], annotations: Mapping[str, str] | None
+) -> list[AlertTier]:
+    """Default tiers with an imported Sloth spec's alerting settings applied (see sloth.py):
+    `launchdeck.dev/page-alert: disabled` turns the page tiers off, `…alert-label.<key>`
+    and `…<severity>-alert-label.<key>` add labels."""
+    notes = annotations or {}
+    out = []
+    for tier in tiers:
+        prefix = f"launchdeck.dev/{tier.severity}-alert"
+        labels = dict(tier.labels)
+        for key, value in sorted(notes.items()):
+            for scope in ("launchdeck.dev/alert-label.", f"{prefix}-label."):
+                if key.startswith(scope):
+                    labels[key.removeprefix(scope)] = value
+        enabled = tier.enabled and notes.get(prefix) != "disabled"
+        out.append(replace(tier, labels=labels, enabled=enabled))
+    return out

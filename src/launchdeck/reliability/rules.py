@@ -247,7 +247,8 @@ def generate_rules(rule_sets: Sequence[RuleSet]) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # label maps are shared objects; a rule file reads better without &id001
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

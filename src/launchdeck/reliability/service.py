@@ -15,11 +15,17 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from launchdeck.client.http import HttpTransport, segment
-from launchdeck.errors import LaunchdeckError
+from launchdeck.errors import LaunchdeckError, UsageError
 from launchdeck.reliability.budget import TargetSpan, compute_budget
 from launchdeck.reliability.burn import AlertTier
 from launchdeck.reliability.definition import definition_of, tiers_of
-from launchdeck.reliability.model import Bucket, BudgetingMethod, Indicator, Objective
+from launchdeck.reliability.model import (
+    Bucket,
+    BudgetingMethod,
+    Indicator,
+    IndicatorKind,
+    Objective,
+)
 from launchdeck.reliability.policy import requires_postmortem
 from launchdeck.reliability.rules import RuleSet, rules_yaml
 from launchdeck.reliability.sources import SliSource
@@ -51,6 +57,7 @@ SourceFactory = Callable[[Indicator], SliSource]
 FINE_STEP = timedelta(minutes=5)
 BURN_HORIZON = timedelta(days=3)
 FOUR_WEEKS = timedelta(days=28)
+_EVENT_KINDS = (IndicatorKind.GOOD_TOTAL, IndicatorKind.BAD_TOTAL)
 
 
 class _Wire(BaseModel):
@@ -110,6 +117,16 @@ class _Inputs:
     slos: list[Slo]
     campaigns: list[Campaign]
     reliability: ReliabilitySpec
+
+
+def _plausible(name: str, value: datetime) -> datetime:
+    # The periods and campaign ranges around an instant must stay inside datetime's range.
+    if not 1970 <= value.year <= 2999:
+        raise UsageError(
+            f"{name} must be between the years 1970 and 2999, got {value.isoformat()}",
+            hint="give an ISO 8601 instant such as 2026-11-27T08:00:00Z",
+        )
+    return value
 
 
 def _spans(slo: Slo, campaigns: Sequence[Campaign]) -> list[TargetSpan]:
@@ -197,7 +214,7 @@ class SloService:
     ) -> SloReport:
         """Every objective of the SLOs (of `system`) as of `at` (now; never past now)."""
         now = self.clock()
-        at = min(at or now, now)
+        at = min(_plausible("at", at) if at is not None else now, now)
         inputs = self._inputs(
             system, campaigns_from=at - timedelta(days=400), campaigns_to=at + timedelta(days=400)
         )
@@ -249,7 +266,9 @@ class SloService:
                 period=period,
                 spans=spans,
                 tiers=tiers,
-                min_events=min_events,
+                # Raw and threshold SLIs give one sample per step, not events: no guard
+                # (the generated rules have none for them either).
+                min_events=min_events if d.indicator.kind in _EVENT_KINDS else 0,
                 burn_buckets=fine,
             )
             out.append((status, buckets, objective))
@@ -315,6 +334,10 @@ class SloService:
 
         More than 20 % of a four-week budget flags the incident as needing a postmortem.
         """
+        _plausible("start", start)
+        _plausible("end", end)
+        if end <= start:
+            raise UsageError("end must be after start", hint="e.g. the incident's detection to now")
         inputs = self._inputs(system, campaigns_from=end - FOUR_WEEKS, campaigns_to=end)
         out = []
         for slo in inputs.slos:

@@ -19,7 +19,6 @@ from launchdeck.workspace.spec import CalendarFeedSpec, WorkspaceSpec
 from launchdeck.workspace.validate import Problem, check
 from launchdeck.yamlpos import (
     Positions,
-    field_name,
     open_loader,
     problem_error,
     schema_problems,
@@ -40,6 +39,10 @@ class LoadedWorkspace:
 
 def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -> WorkspaceSpec:
     """Parse and fully validate a workspace; ValidationFailed lists every problem found."""
+    return _parse(text, source=source, base_dir=base_dir)[0]
+
+
+def _parse(text: str, *, source: str, base_dir: FsPath | None) -> tuple[WorkspaceSpec, Positions]:
     loader = open_loader(text, source=source)
     try:
         node = loader.get_single_node()
@@ -65,6 +68,20 @@ def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -
         )
         for path in positions.duplicate_keys
     ]
+    if "slos" in data:  # the loader fills `slos` from the OpenSLO files
+        errors.append(
+            problem_error(
+                source,
+                positions,
+                Problem(
+                    ("slos",),
+                    "SLO documents are not written in launchdeck.yaml",
+                    "put them in OpenSLO files and list those under references.slos",
+                ),
+                key=True,
+            )
+        )
+        data = {k: v for k, v in data.items() if k != "slos"}
     try:
         spec = WorkspaceSpec.model_validate(data)
     except ValidationError as exc:
@@ -79,7 +96,7 @@ def parse_workspace(text: str, *, source: str, base_dir: FsPath | None = None) -
     errors += [problem_error(source, positions, p) for p in problems]
     if errors:
         raise ValidationFailed(errors, source=source)
-    return spec
+    return spec, positions
 
 
 def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
@@ -115,7 +132,7 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the workspace file: {exc}", where=str(path)) from exc
     source = _display_path(path)
-    spec = parse_workspace(text, source=source, base_dir=path.parent)
+    spec, positions = _parse(text, source=source, base_dir=path.parent)
     if spec.references.calendars:
         from launchdeck.workspace.feeds import import_feeds
 
@@ -124,21 +141,21 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
         from launchdeck.workspace.slos import import_slos
 
         spec, warnings = import_slos(spec, path.parent)
-        _recheck(spec, source)
+        _recheck(spec, source, positions)
         return LoadedWorkspace(path, spec, tuple(warnings))
     return LoadedWorkspace(path, spec)
 
 
-def _recheck(spec: WorkspaceSpec, source: str) -> None:
-    """Cross-references that need the SLOs (protected campaign windows), once they are loaded."""
+def _recheck(spec: WorkspaceSpec, source: str, positions: Positions) -> None:
+    """Cross-references that need the SLOs (protected campaign windows), once they are loaded.
+
+    Campaigns from feeds come after those of launchdeck.yaml, so `positions` still hold for
+    every campaign written in the file.
+    """
     problems = [p for p in check(spec) if p.path and p.path[0] in ("slos", "campaigns")]
     if problems:
         raise ValidationFailed(
-            [
-                ConfigError(p.message, where=source, field=field_name(p.path), hint=p.hint)
-                for p in problems
-            ],
-            source=source,
+            [problem_error(source, positions, p) for p in problems], source=source
         )
 
 

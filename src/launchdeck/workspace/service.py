@@ -72,7 +72,7 @@ def change_event(change: ResourceChange, *, revision: int, actor: str, now: date
         actor=actor,
         kind=f"{change.kind}.{_VERB[change.action]}",
         subject=f"{change.kind}/{change.id}",
-        system=change.id if change.kind is ResourceKind.SYSTEM else None,
+        system=_system_of(change),
         payload={
             "revision": revision,
             "fields": [f.field for f in change.fields],
@@ -80,6 +80,16 @@ def change_event(change: ResourceChange, *, revision: int, actor: str, now: date
             "after": change.after,
         },
     )
+
+
+def _system_of(change: ResourceChange) -> str | None:
+    """The system a change is about, so `timeline --system` finds it: a system, or an SLO's."""
+    if change.kind is ResourceKind.SYSTEM:
+        return change.id
+    if change.kind is ResourceKind.SLO:
+        owner = (change.after or change.before or {}).get("system")
+        return str(owner) if owner else None
+    return None
 
 
 def _checked(spec: WorkspaceSpec) -> WorkspaceSpec:

@@ -193,7 +193,13 @@ def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Prob
             path = ("campaigns", i, "slo_objectives", name)
             if name not in targets:
                 if name not in {slo.id for slo in spec.slos}:
-                    problems.append(_unknown("SLO", name, sorted(targets), path))
+                    known = sorted(targets)
+                    hint = suggest(name, known) or (
+                        f"use one of: {', '.join(known)}"
+                        if known
+                        else "list its OpenSLO file under references.slos and a system's slos:"
+                    )
+                    problems.append(Problem(path, f"unknown SLO {name!r}", hint))
             elif percent / 100 <= targets[name]:
                 problems.append(
                     Problem(

@@ -410,3 +410,27 @@ def test_a_read_token_reads_every_slo_route_and_no_token_none(
     assert {p: r.status_code for p, r in with_token.items()} == dict.fromkeys(SLO_ROUTES, 200)
     for response in without.values():
         assert_problem(response, status=401, code="unauthorized")
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        (
+            "/api/v1/slos/incident-budget/checkout-api",
+            {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"},
+            "start",
+        ),
+        ("/api/v1/slos/status", {"at": "0001-01-01T00:00:00Z"}, "at"),
+    ],
+    ids=["an incident in year 1", "a status as of year 1"],
+)
+def test_an_instant_outside_the_plausible_years_is_a_usage_error_not_a_crash(
+    http: httpx.Client, reader: dict[str, str], apply: Apply, path: str, params: Any, field: str
+) -> None:
+    apply()
+
+    response = http.get(path, params=params, headers=reader)
+
+    body = assert_problem(response, status=400, code="usage")
+    assert body["detail"].startswith(f"{field} must be between the years 1970 and 2999")
