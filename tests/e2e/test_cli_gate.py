@@ -459,7 +459,10 @@ def test_an_override_is_listed_and_on_the_timeline(mode: Cli) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("override ")
-    assert "freezes and error-budget blocks on landing-pages warn instead of block until " in result.stdout
+    assert (
+        "freezes and error-budget blocks on landing-pages warn instead of block until "
+        in result.stdout
+    )
     assert result.stdout.rstrip().endswith("(CEO demo)")
     assert [(o["system"], o["reason"], o["created_by"]) for o in listed] == [
         ("landing-pages", "CEO demo", mode.actor)
