@@ -127,6 +127,7 @@ def test_system_filter_keeps_the_events_about_that_system(mode: Cli) -> None:
 
     assert [(e.kind, e.subject) for e in page.events] == [
         ("system.changed", "system/checkout-api"),
+        ("slo.added", "slo/checkout-api-availability"),  # its SLO is about checkout-api too
         ("system.added", "system/checkout-api"),
     ]
     assert page.events[0].payload["fields"] == ["environments.production.config.max_cart_items"]
