@@ -266,7 +266,6 @@ def test_the_applied_slos_are_listed(mode: Cli) -> None:
             "Available 99.9%",
             "rolling 28d",
             "Occurrences",
-            "good_total (Prometheus)",
             "—",
         ]
     ]

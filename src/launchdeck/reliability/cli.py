@@ -103,18 +103,17 @@ def list_slos(
             ", ".join(f"{o.name} {o.target * 100:g}%" for o in s.objectives),
             f"{'rolling' if s.rolling else 'calendar'} {s.window}",
             str(s.method),
-            s.indicator,
             ", ".join(s.protected_by) or "—",
         )
         for s in items
     ]
-    console().print(
-        table(
-            "SLOs",
-            ["slo", "system", "objectives", "window", "method", "indicator", "protected by"],
-            rows,
-        )
+    out = table(
+        "SLOs",
+        ["slo", "system", "objectives", "window", "method", "protected by"],
+        rows,
     )
+    out.columns[0].no_wrap = True  # an SLO name is what people copy from here
+    console().print(out)
 
 
 @slo_app.command("status")
