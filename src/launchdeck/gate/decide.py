@@ -220,8 +220,18 @@ def decide(
         revenue_per_hour_at_stake=sum(a.revenue_per_hour for a in affected),
         next_allowed_at=next_at,
         next_allowed_note=note,
-        overrides=used,
+        overrides=_used_overrides(used, results, overrides),
     )
+
+
+def _used_overrides(
+    by_freeze: Sequence[Override], results: Sequence[CheckResult], overrides: Sequence[Override]
+) -> tuple[Override, ...]:
+    """Overrides that changed the verdict: the freeze check's, and any another check names in
+    its facts (the error-budget policy takes an override as its approval)."""
+    named = {r.facts.get("override") for r in results}
+    extra = [o for o in overrides if o.id in named and o not in by_freeze]
+    return tuple(sorted({*by_freeze, *extra}, key=lambda o: o.id))
 
 
 def _affected(

@@ -286,6 +286,8 @@ def test_a_feature_on_a_low_budget_needs_an_admin_override_which_the_check_names
         + error_budget(before).summary
     )
     assert check.facts["override"] == override.id
+    assert after.overrides == (override,)  # the verdict lists the override that changed it
+    assert before.overrides == ()
     assert len(blocked_events(db)) == 1  # the check before the override
 
 
