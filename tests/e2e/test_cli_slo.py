@@ -505,3 +505,36 @@ def test_the_rules_pass_promtool_and_are_the_same_in_both_modes(
     assert "slo:sli_error:ratio_rate5m" in records
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def test_export_writes_the_stored_slos_back_as_openslo_the_same_in_both_modes(
+    cli_in: Callable[[str], Cli], tmp_path: Path
+) -> None:
+    from launchdeck.reliability.openslo_files import load_openslo, resolve
+
+    local, remote = cli_in("local"), cli_in("remote")
+    _apply(local)
+    written = tmp_path / "exported.yaml"
+
+    printed = {cli.mode: cli("slo", "export") for cli in (local, remote)}
+    to_file = remote("slo", "export", "-o", str(written))
+    validated = local("slo", "validate", str(written))
+    of_cms = local("slo", "export", "cms")
+    stored = {s["slo"]: s for s in local.json("slo", "list")}
+
+    assert {m: r.exit_code for m, r in printed.items()} == {"local": 0, "remote": 0}
+    assert printed["local"].stdout == printed["remote"].stdout
+    assert to_file.exit_code == 0, to_file.output
+    assert to_file.stdout == f"wrote {written}: 1 SLO(s)\n"
+    assert written.read_text(encoding="utf-8") == printed["local"].stdout
+    assert validated.exit_code == 0, validated.output
+    assert (of_cms.exit_code, of_cms.stdout) == (0, "")
+    # Read back, the exported SLO is the one in the workspace's own file.
+    [exported] = resolve(load_openslo(written))
+    original_file = local.workspace_file.parent / "slos" / "checkout-api.yaml"
+    [original] = resolve(load_openslo(original_file))
+    assert exported.slo == original.slo
+    assert list(stored) == [exported.slo.metadata.name]

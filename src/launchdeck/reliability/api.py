@@ -51,6 +51,23 @@ def slo_rules(token: Reader, db: Db, clock: Clock, sources: Sources) -> Response
 
 
 @router.get(
+    "/slos/openslo",
+    summary="The stored SLOs (of one system) as OpenSLO v1 YAML",
+    response_class=Response,
+    responses={200: {"content": {"application/yaml": {}}}},
+)
+def slo_export(
+    token: Reader,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+    system: Annotated[str | None, Query(**_ID)] = None,
+) -> Response:
+    body = SloService(db, clock=clock, sources=sources).export(system)
+    return Response(body, media_type="application/yaml")
+
+
+@router.get(
     "/slos/incident-budget/{system}",
     summary="What a time range cost each SLO of a system, against a four-week budget",
 )

@@ -181,5 +181,25 @@ def rules(
     console().print(f"[green]wrote[/] {output}: {groups} rule groups")
 
 
+@slo_app.command("export")
+def export(
+    ctx: typer.Context,
+    system: Annotated[str | None, typer.Argument(help="Only this system's SLOs.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """The stored SLOs as OpenSLO v1 YAML (indicators and alert policies inlined), for other
+    OpenSLO tools."""
+    from launchdeck.cli.render import console
+
+    text = app_context(ctx).client.slos.export(system)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    console().print(f"[green]wrote[/] {output}: {text.count('kind: SLO')} SLO(s)")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(slo_app, name="slo")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -107,6 +107,7 @@ class SloApi(Protocol):
         self, system: str | None = None, *, at: datetime | None = None, series: bool = False
     ) -> SloReport: ...
     def rules(self) -> str: ...
+    def export(self, system: str | None = None) -> str: ...
     def incident_budget(
         self, system: str, *, start: datetime, end: datetime
     ) -> list[IncidentBudget]: ...
@@ -135,6 +136,16 @@ def _spans(slo: Slo, campaigns: Sequence[Campaign]) -> list[TargetSpan]:
         for c in campaigns
         if slo.id in c.slo_objectives
     ]
+
+
+def _pruned(value: Any) -> Any:
+    """`value` without empty mappings and lists (`labels: {}`): what an author would not write."""
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ({}, [])}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
 
 
 def _key(status: ObjectiveStatus) -> str:
@@ -327,6 +338,23 @@ class SloService:
                 )
         return rules_yaml(rule_sets)
 
+    def export(self, system: str | None = None) -> str:
+        """The stored SLOs (of `system`) as OpenSLO v1 YAML: each SLO with its indicator and
+        alert policies inlined, and the DataSources they read, once each."""
+        from launchdeck.reliability.openslo import parse_document
+        from launchdeck.reliability.openslo_files import dump_openslo
+
+        with self.db.read() as session:
+            if system is not None:
+                from launchdeck.workspace.model import ResourceKind
+
+                SqlStateStore(session).get(ResourceKind.SYSTEM, system)
+            slos = SqlSloStore(session).slos(system)
+        sources = {s.datasource["metadata"]["name"]: s.datasource for s in slos if s.datasource}
+        documents = [parse_document(_pruned(d)) for d in sources.values()]
+        documents += [parse_document(_pruned(s.document)) for s in slos]
+        return dump_openslo(documents) if documents else ""
+
     def incident_budget(
         self, system: str, *, start: datetime, end: datetime
     ) -> list[IncidentBudget]:
@@ -392,6 +420,10 @@ class RemoteSlos:
 
     def rules(self) -> str:
         return self.http.raw("GET", "/api/v1/slos/rules").decode()
+
+    def export(self, system: str | None = None) -> str:
+        path = "/api/v1/slos/openslo" + (f"?system={segment(system)}" if system else "")
+        return self.http.raw("GET", path).decode()
 
     def incident_budget(
         self, system: str, *, start: datetime, end: datetime

@@ -46,6 +46,7 @@ SLO_ROUTES = (
     "/api/v1/slos",
     "/api/v1/slos/status",
     "/api/v1/slos/rules",
+    "/api/v1/slos/openslo",
     "/api/v1/slos/incident-budget/checkout-api",
 )
 PROMETHEUS_DOWN = pytest.mark.parametrize(
@@ -329,6 +330,29 @@ def test_the_rules_are_yaml_prometheus_can_load(
         r["record"] for r in rules if "record" in r
     }
     assert any("alert" in r and r["labels"].get("severity") == "page" for r in rules)
+
+
+@SQLITE_ONLY
+def test_the_slos_export_as_openslo_documents_of_one_system_or_all(
+    http: httpx.Client, reader: dict[str, str], apply: Apply
+) -> None:
+    apply()
+
+    every = http.get("/api/v1/slos/openslo", headers=reader)
+    of_checkout = http.get(
+        "/api/v1/slos/openslo", params={"system": "checkout-api"}, headers=reader
+    )
+    of_cms = http.get("/api/v1/slos/openslo", params={"system": "cms"}, headers=reader)
+    unknown = http.get("/api/v1/slos/openslo", params={"system": "nope"}, headers=reader)
+
+    assert every.status_code == 200, every.text
+    assert every.headers["content-type"].split(";")[0] == "application/yaml"
+    documents = list(yaml.safe_load_all(every.text))
+    assert [(d["kind"], d["metadata"]["name"]) for d in documents] == [("SLO", SLO)]
+    assert documents[0]["spec"]["objectives"] == [{"displayName": "Available", "target": 0.999}]
+    assert of_checkout.text == every.text
+    assert (of_cms.status_code, of_cms.text) == (200, "")
+    assert_problem(unknown, status=404, code="not_found")
 
 
 @SQLITE_ONLY
