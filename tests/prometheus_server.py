@@ -20,7 +20,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,6 +265,34 @@ def counter_samples(
     return samples
 
 
+
+@contextmanager
+def checkout_traffic(
+    workdir: Path,
+    *,
+    start: datetime,
+    end: datetime,
+    good_per_s: float,
+    bad_per_s: Callable[[datetime], float],
+    bad_code: str = "500",
+) -> Iterator[PrometheusServer]:
+    """A Prometheus serving checkout-api's `http_requests_total` (the example SLO's queries):
+    200s at `good_per_s` and `bad_code`s at `bad_per_s(t)`, a sample a minute over [start, end]."""
+    backfill(
+        workdir / "data",
+        {
+            'http_requests_total{service="checkout-api",code="200"}': counter_samples(
+                start, end, every=timedelta(minutes=1), rate=lambda _at: good_per_s
+            ),
+            f'http_requests_total{{service="checkout-api",code="{bad_code}"}}': counter_samples(
+                start, end, every=timedelta(minutes=1), rate=bad_per_s
+            ),
+        },
+    )
+    with running_prometheus(workdir, data_dir=workdir / "data") as server:
+        yield server
+
+
 def _openmetrics(series: Mapping[str, Samples]) -> str:
     families: dict[str, list[str]] = {}
     for key, samples in series.items():
@@ -301,11 +329,9 @@ def _wait_ready(server: PrometheusServer, process: subprocess.Popen[bytes]) -> b
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
-        try:
+        with suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
                 return True
-        except httpx.TransportError:
-            pass
         time.sleep(0.05)
     pytest.fail(f"Prometheus was not ready within {_START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
 

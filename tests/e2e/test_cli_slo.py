@@ -35,7 +35,10 @@ import yaml
 from cli_driver import SQLITE_ONLY, Cli, closed_port_url, table_rows
 
 from launchdeck.reliability.service import SloReport
-from prometheus_server import backfill, counter_samples, prometheus_binaries, running_prometheus
+from prometheus_server import (
+    checkout_traffic,
+    prometheus_binaries,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOTH_CHECKOUT = ROOT / "tests" / "fixtures" / "openslo" / "sloth-checkout.yaml"
@@ -91,18 +94,14 @@ def checkout_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Histo
         return INCIDENT_BAD_PER_S if at > t0 - INCIDENT else BAD_PER_S
 
     workdir = tmp_path_factory.mktemp("prometheus-checkout")
-    backfill(
-        workdir / "data",
-        {
-            'http_requests_total{service="checkout-api",code="200"}': counter_samples(
-                start, end, every=MINUTE, rate=lambda _at: GOOD_PER_S
-            ),
-            'http_requests_total{service="checkout-api",code="503"}': counter_samples(
-                start, end, every=MINUTE, rate=bad_rate
-            ),
-        },
-    )
-    with running_prometheus(workdir, data_dir=workdir / "data") as server:
+    with checkout_traffic(
+        workdir,
+        start=start,
+        end=end,
+        good_per_s=GOOD_PER_S,
+        bad_per_s=bad_rate,
+        bad_code="503",
+    ) as server:
         yield History(server.url, t0)
 
 

@@ -32,7 +32,7 @@ from launchdeck.reliability.service import SloReport
 from launchdeck.store import Database
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.service import WorkspaceService
-from prometheus_server import backfill, counter_samples, free_port, running_prometheus
+from prometheus_server import checkout_traffic, free_port
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 """Most of this is about HTTP and Prometheus, not the engine: SQLite only, PostgreSQL for a few."""
@@ -76,18 +76,14 @@ def checkout_history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Histo
         return INCIDENT_BAD_PER_S if at > t0 - HOUR else BAD_PER_S
 
     workdir = tmp_path_factory.mktemp("prometheus-checkout")
-    backfill(
-        workdir / "data",
-        {
-            'http_requests_total{service="checkout-api",code="200"}': counter_samples(
-                start, end, every=MINUTE, rate=lambda _at: GOOD_PER_S
-            ),
-            'http_requests_total{service="checkout-api",code="500"}': counter_samples(
-                start, end, every=MINUTE, rate=bad_rate
-            ),
-        },
-    )
-    with running_prometheus(workdir, data_dir=workdir / "data") as server:
+    with checkout_traffic(
+        workdir,
+        start=start,
+        end=end,
+        good_per_s=GOOD_PER_S,
+        bad_per_s=bad_rate,
+        bad_code="500",
+    ) as server:
         yield History(server.url, t0)
 
 
