@@ -46,6 +46,7 @@ lint: deps
 	$(VENV)/bin/mypy
 
 bench: deps
+	@bash scripts/ensure-prometheus.sh
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
 
 clean:

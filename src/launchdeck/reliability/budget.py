@@ -16,15 +16,18 @@ remaining = (allowed bad - bad) / allowed bad; burn rate = error ratio / (1 - ob
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from launchdeck.reliability.model import Bucket, BudgetingMethod, Objective
 
 __all__ = [
     "Budget",
     "BurnWindow",
+    "EventIndex",
     "TargetSpan",
     "burn_rate",
     "compute_budget",
@@ -45,7 +48,11 @@ class TargetSpan:
 
 def target_at(base: float, spans: Sequence[TargetSpan], at: datetime) -> float:
     """The objective in force at `at`: the strictest of the base and the spans covering it."""
-    return max([base, *(s.target for s in spans if s.start <= at < s.end)])
+    strictest = base
+    for span in spans:
+        if span.start <= at < span.end and span.target > strictest:
+            strictest = span.target
+    return strictest
 
 
 def _allowance(target: float) -> float:
@@ -127,9 +134,12 @@ def compute_budget(
     if method is BudgetingMethod.OCCURRENCES:
         good = math.fsum(b.good for b in inside)
         total = math.fsum(b.total for b in inside)
-        allowed = math.fsum(
-            b.total * _allowance(target_at(objective.target, spans, b.start)) for b in inside
-        )
+        # Events grouped by the objective in force when they happened (one group without a
+        # protected window): the allowance is a few products, not one per bucket.
+        by_target: dict[float, list[float]] = {}
+        for b in inside:
+            by_target.setdefault(target_at(objective.target, spans, b.start), []).append(b.total)
+        allowed = math.fsum(_allowance(t) * math.fsum(totals) for t, totals in by_target.items())
         return Budget(
             method=method,
             target=target_now,
@@ -183,16 +193,30 @@ class BurnWindow:
     events: float
 
 
+class EventIndex:
+    """Buckets in time order with running sums: the events of any window in O(log n), so the
+    burn of a dozen windows over four weeks of 5-minute buckets costs a dozen lookups."""
+
+    def __init__(self, buckets: Sequence[Bucket]) -> None:
+        ordered = sorted(buckets, key=lambda b: b.start)
+        self._starts = [b.start for b in ordered]
+        self._good = list(accumulate((b.good for b in ordered), initial=0.0))
+        self._total = list(accumulate((b.total for b in ordered), initial=0.0))
+
+    def between(self, start: datetime, end: datetime) -> tuple[float, float]:
+        """(good, total) of the buckets starting in [start, end)."""
+        i, j = bisect_left(self._starts, start), bisect_left(self._starts, end)
+        if j <= i:
+            return 0.0, 0.0
+        return self._good[j] - self._good[i], self._total[j] - self._total[i]
+
+
 def burn_rate(
-    buckets: Sequence[Bucket], *, at: datetime, window: timedelta, target: float
+    buckets: Sequence[Bucket] | EventIndex, *, at: datetime, window: timedelta, target: float
 ) -> BurnWindow:
     """Event-weighted error ratio over [at - window, at), divided by (1 - target)."""
-    start = at - window
-    good = total = 0.0
-    for b in buckets:
-        if start <= b.start < at:
-            good += b.good
-            total += b.total
+    index = buckets if isinstance(buckets, EventIndex) else EventIndex(buckets)
+    good, total = index.between(at - window, at)
     if total <= 0:
         return BurnWindow(window, None, None, 0.0)
     ratio = (total - good) / total

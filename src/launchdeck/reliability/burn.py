@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from launchdeck.reliability.budget import BurnWindow, burn_rate
+from launchdeck.reliability.budget import BurnWindow, EventIndex, burn_rate
 from launchdeck.reliability.model import Bucket
 
 __all__ = ["DEFAULT_TIERS", "AlertTier", "TierState", "evaluate_tiers"]
@@ -61,7 +61,7 @@ class TierState:
 
 
 def evaluate_tiers(
-    buckets: Sequence[Bucket],
+    buckets: Sequence[Bucket] | EventIndex,
     *,
     at: datetime,
     target: float,
@@ -70,13 +70,14 @@ def evaluate_tiers(
     min_events: float = 0,
 ) -> list[TierState]:
     """Each enabled tier's state at `at` for an objective of `target` over `period`."""
+    index = buckets if isinstance(buckets, EventIndex) else EventIndex(buckets)
     states = []
     for tier in tiers:
         if not tier.enabled:
             continue
         factor = tier.factor(period)
-        long = burn_rate(buckets, at=at, window=tier.long, target=target)
-        short = burn_rate(buckets, at=at, window=tier.short, target=target)
+        long = burn_rate(index, at=at, window=tier.long, target=target)
+        short = burn_rate(index, at=at, window=tier.short, target=target)
         if long.events < min_events:
             firing, note = False, f"quiet: {long.events:.0f} events < minimum {min_events:.0f}"
         elif long.burn_rate is None or short.burn_rate is None:

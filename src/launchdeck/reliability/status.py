@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from launchdeck.reliability.budget import (
+    EventIndex,
     TargetSpan,
     burn_rate,
     compute_budget,
@@ -143,7 +144,7 @@ def objective_status(
         at=at,
         spans=spans,
     )
-    fine = burn_buckets if burn_buckets is not None else buckets
+    fine = EventIndex(burn_buckets if burn_buckets is not None else buckets)
     target = target_at(objective.target, spans, at - timedelta(microseconds=1))
     burns = [burn_rate(fine, at=at, window=w, target=target) for w in BURN_WINDOWS]
     current = burn_rate(fine, at=at, window=CURRENT_BURN_WINDOW, target=target)
