@@ -265,7 +265,6 @@ def counter_samples(
     return samples
 
 
-
 @contextmanager
 def checkout_traffic(
     workdir: Path,
