@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from launchdeck.errors import UsageError
 
-__all__ = ["coerce_duration", "parse_duration", "parse_instant", "until_instant"]
+__all__ = [
+    "EARLIEST_YEAR",
+    "LATEST_YEAR",
+    "coerce_duration",
+    "in_plausible_years",
+    "parse_duration",
+    "parse_instant",
+    "until_instant",
+]
+
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
+"""The years launchdeck accepts instants in: the margins, periods and searches around them
+stay inside datetime's range."""
+
+
+def in_plausible_years(value: date) -> bool:
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _LONGEST = timedelta(days=36500)

@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path as FsPath
 from typing import Any, Protocol
 
 import yaml
@@ -33,6 +34,8 @@ __all__ = [
     "model_at",
     "open_loader",
     "problem_error",
+    "read_documents",
+    "read_source",
     "schema_problems",
     "syntax_error",
     "trim_union_loc",
@@ -258,6 +261,33 @@ def trim_union_loc(loc: Path, data: Mapping[str, Any]) -> Path:
             break
         kept.append(part)
     return tuple(kept) if kept else loc
+
+
+def read_source(
+    path: FsPath | str, *, what: str, missing: str | None = None, hint: str | None = None
+) -> str:
+    """The text of a config file; ConfigError naming it when it is missing or unreadable."""
+    try:
+        return FsPath(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(missing or f"no such {what}", where=str(path), hint=hint) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the {what}: {exc}", where=str(path)) from exc
+
+
+def read_documents(text: str, *, source: str) -> list[tuple[yaml.Node, Any]]:
+    """Every YAML document of `text` as (node, data); a ConfigError at a syntax error."""
+    loader = open_loader(text, source=source)
+    roots: list[tuple[yaml.Node, Any]] = []
+    try:
+        while loader.check_node():
+            if (node := loader.get_node()) is not None:
+                roots.append((node, loader.construct_document(node)))
+    except yaml.MarkedYAMLError as exc:
+        raise syntax_error(exc, source=source) from exc
+    finally:
+        loader.dispose()
+    return roots
 
 
 def open_loader(text: str, *, source: str) -> yaml.SafeLoader:

@@ -24,6 +24,7 @@ from icalendar.parser import unescape_backslash
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from pydantic import ValidationError
 
+from launchdeck.durations import EARLIEST_YEAR, LATEST_YEAR, in_plausible_years
 from launchdeck.errors import ConfigError
 from launchdeck.workspace.spec import CalendarFeedSpec, CampaignSpec
 
@@ -38,7 +39,6 @@ _PAD = timedelta(days=2)
 """recurring-ical-events compares floating and all-day times as if they were UTC: widen its window
 by more than any UTC offset (±14 h), then filter exactly on our own UTC instants."""
 _SLUG_MAX, _NAME_MAX = 40, 200
-_EARLIEST, _LATEST = 1970, 2999
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _WHEN = "write dates as 20261127 and times as 20261127T090000 or 20261127T140000Z (RFC 5545)"
 _HINTS: Final = {
@@ -275,9 +275,10 @@ def _later(value: date, length: timedelta, label: str, source: str) -> date:
 
 def _plausible(value: date, name: str, label: str, source: str) -> date:
     # CampaignSpec's years; they also keep zone arithmetic clear of datetime's year 1 and 9999.
-    if not _EARLIEST <= value.year <= _LATEST:
+    if not in_plausible_years(value):
         raise ConfigError(
-            f"{label}: {name} is in the year {value.year}, not between {_EARLIEST} and {_LATEST}",
+            f"{label}: {name} is in the year {value.year}, "
+            f"not between {EARLIEST_YEAR} and {LATEST_YEAR}",
             where=source,
             hint=_WHEN,
         )

@@ -15,6 +15,7 @@ from launchdeck.calendar.freeze import campaign_windows, recurring_windows
 from launchdeck.calendar.graph import blast_radius, touches
 from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType, FreezeWindow, Occurrence
 from launchdeck.client.http import HttpTransport, segment
+from launchdeck.durations import EARLIEST_YEAR, LATEST_YEAR, in_plausible_years
 from launchdeck.errors import UsageError
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.calendar import SqlCalendarStore
@@ -111,8 +112,10 @@ class CalendarService:
         """Campaigns and freezes between `start` and `end`, for `system`'s blast radius if given."""
         if end <= start:
             raise UsageError("--to must be after --from")
-        if start.year < 1970 or end.year > 2999:  # keeps the freeze margins in datetime's range
-            raise UsageError("--from and --to must lie between the years 1970 and 2999")
+        if not (in_plausible_years(start) and in_plausible_years(end)):
+            raise UsageError(
+                f"--from and --to must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+            )
         with self.db.read() as session:
             return _view(session, start=start, end=end, system=system)
 

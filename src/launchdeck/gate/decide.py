@@ -16,6 +16,7 @@ from launchdeck.gate.model import (
     GateRequest,
     Override,
     Verdict,
+    active_overrides,
     worst,
 )
 
@@ -132,17 +133,8 @@ def _freeze_check(
         "window": longest.id,
         "until": longest.ends_at.isoformat(),
     }
-    active = tuple(
-        sorted(
-            (
-                o
-                for o in overrides
-                if o.system == request.system
-                and (o.environment is None or o.environment == request.environment)
-                and o.starts_at <= at < o.ends_at
-            ),
-            key=lambda o: o.id,
-        )
+    active = active_overrides(
+        overrides, system=request.system, environment=request.environment, at=at
     )
     if active:
         o = min(active, key=lambda o: o.id)

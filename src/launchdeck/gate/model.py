@@ -10,6 +10,7 @@ from typing import Annotated, Final, Protocol
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from launchdeck.calendar.model import ChangeType
+from launchdeck.durations import EARLIEST_YEAR, LATEST_YEAR, in_plausible_years
 
 __all__ = [
     "AffectedCampaign",
@@ -20,6 +21,7 @@ __all__ = [
     "GateRequest",
     "Override",
     "Verdict",
+    "active_overrides",
     "worst",
 ]
 
@@ -52,8 +54,8 @@ class _Frozen(BaseModel):
 
 def _plausible(value: datetime | None) -> datetime | None:
     # As for campaigns: keeps `at` and the 90-day search around it inside datetime's range.
-    if value is not None and not 1970 <= value.year <= 2999:
-        raise ValueError("the year must be between 1970 and 2999")
+    if value is not None and not in_plausible_years(value):
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
 
 
@@ -98,6 +100,24 @@ class Override(_Frozen):
     reason: str
     created_by: str
     created_at: datetime
+
+
+def active_overrides(
+    overrides: Iterable[Override], *, system: str, environment: str, at: datetime
+) -> tuple[Override, ...]:
+    """The overrides that cover a change to `system` in `environment` at `at`, by id."""
+    return tuple(
+        sorted(
+            (
+                o
+                for o in overrides
+                if o.system == system
+                and o.environment in (None, environment)
+                and o.starts_at <= at < o.ends_at
+            ),
+            key=lambda o: o.id,
+        )
+    )
 
 
 class Verdict(_Frozen):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from launchdeck.gate.model import Check, CheckOutcome, CheckResult, GateRequest
+from launchdeck.gate.model import Check, CheckResult, GateRequest, active_overrides
 from launchdeck.gate.service import default_checks
-from launchdeck.reliability.policy import CHECK, ObjectiveState, evaluate_policy
+from launchdeck.reliability.policy import CHECK, Approval, ObjectiveState, evaluate_policy
 from launchdeck.reliability.service import SloService, SourceFactory
 from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.store import Database, SqlStateStore
@@ -35,54 +35,35 @@ class ErrorBudgetCheck:
             state = SqlStateStore(session)
             environment = state.get(ResourceKind.ENVIRONMENT, request.environment)
             settings = state.settings()
-            approvals = [
-                o
-                for o in SqlCalendarStore(session).overrides(at)
-                if o.system == request.system
-                and o.environment in (None, request.environment)
-                and o.starts_at <= at < o.ends_at
-            ]
-        if not environment.production_like:
-            return CheckResult(
-                check=CHECK,
-                outcome=CheckOutcome.PASS,
-                summary=f"error budgets are production's; {request.environment} is not "
-                "production-like",
+            approvals = active_overrides(
+                SqlCalendarStore(session).overrides(at),
+                system=request.system,
+                environment=request.environment,
+                at=at,
             )
-        policy = (settings.reliability if settings else ReliabilitySpec()).policy
-        report = self.slos.status(request.system, at=at)
-        states = [
-            ObjectiveState(
-                slo=s.slo,
-                objective=s.objective,
-                target=s.target,
-                remaining=s.remaining,
-                burn_rate=s.current_burn_rate,
-                protected_by=s.protected_by,
-                error=s.error,
-            )
-            for s in report.statuses
-        ]
-        approval = min(approvals, key=lambda o: o.id) if approvals else None
-        result = evaluate_policy(
-            policy,
-            states,
+        statuses = (
+            self.slos.status(request.system, at=at).statuses if environment.production_like else ()
+        )
+        return evaluate_policy(
+            (settings.reliability if settings else ReliabilitySpec()).policy,
+            [
+                ObjectiveState(
+                    slo=s.slo,
+                    objective=s.objective,
+                    target=s.target,
+                    remaining=s.remaining,
+                    burn_rate=s.current_burn_rate,
+                    protected_by=s.protected_by,
+                    error=s.error,
+                )
+                for s in statuses
+            ],
             request.change_type,
             system=request.system,
-            approval=(
-                f"{approval.created_by}'s override until {approval.ends_at:%Y-%m-%d %H:%M UTC} "
-                f"({approval.reason})"
-                if approval
-                else None
-            ),
+            environment=request.environment,
+            production_like=environment.production_like,
+            approval=Approval.of(approvals[0]) if approvals else None,
         )
-        if (
-            approval
-            and result.outcome is CheckOutcome.WARN
-            and result.summary.startswith("approved")
-        ):
-            return result.model_copy(update={"facts": {**result.facts, "override": approval.id}})
-        return result
 
 
 def installed_checks(

@@ -24,6 +24,7 @@ from launchdeck.reliability.openslo_parse import LoadedDocument, parse_documents
 from launchdeck.reliability.openslo_refs import DocumentIndex, reference_errors
 from launchdeck.reliability.openslo_resolve import ResolvedSlo, resolve
 from launchdeck.reliability.openslo_warnings import slo_warnings
+from launchdeck.yamlpos import read_source
 
 __all__ = [
     "LoadedDocument",
@@ -52,16 +53,7 @@ class OpenSloReport:
 
 def load_openslo(path: FsPath | str) -> list[LoadedDocument]:
     """Every document of the OpenSLO file at `path`; ValidationFailed lists all its problems."""
-    return parse_openslo(_read(path), source=str(path))
-
-
-def _read(path: FsPath | str) -> str:
-    try:
-        return FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such OpenSLO file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the OpenSLO file: {exc}", where=str(path)) from exc
+    return parse_openslo(read_source(path, what="OpenSLO file"), source=str(path))
 
 
 def parse_openslo(text: str, *, source: str) -> list[LoadedDocument]:
@@ -83,7 +75,8 @@ def validate_openslo(paths: Iterable[FsPath | str]) -> OpenSloReport:
             continue  # the same file twice would be reported as duplicates of itself
         seen.add(resolved)
         try:
-            valid, problems, invalid = parse_documents(_read(path), source=str(path))
+            text = read_source(path, what="OpenSLO file")
+            valid, problems, invalid = parse_documents(text, source=str(path))
         except ConfigError as exc:
             errors.append(exc)
             continue

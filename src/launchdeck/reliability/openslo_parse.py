@@ -23,10 +23,9 @@ from launchdeck.yamlpos import (
     Problem,
     field_name,
     mark_of,
-    open_loader,
     problem_error,
+    read_documents,
     schema_problems,
-    syntax_error,
     walk,
     without_echoes,
 )
@@ -66,16 +65,7 @@ def parse_documents(
     text: str, *, source: str
 ) -> tuple[list[LoadedDocument], list[ConfigError], set[tuple[str, str]]]:
     """The valid documents, the problems of the others, and the (kind, name) of those."""
-    loader = open_loader(text, source=source)
-    roots: list[tuple[yaml.Node, Any]] = []
-    try:
-        while loader.check_node():
-            if (node := loader.get_node()) is not None:
-                roots.append((node, loader.construct_document(node)))
-    except yaml.MarkedYAMLError as exc:
-        raise syntax_error(exc, source=source) from exc
-    finally:
-        loader.dispose()
+    roots = read_documents(text, source=source)
     items: list[tuple[yaml.Node, Any]] = []
     for node, data in roots:
         if isinstance(node, yaml.SequenceNode) and isinstance(data, list):

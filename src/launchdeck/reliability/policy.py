@@ -16,17 +16,34 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from launchdeck.calendar.model import ChangeType
-from launchdeck.gate.model import CheckOutcome, CheckResult
+from launchdeck.gate.model import CheckOutcome, CheckResult, Override
 from launchdeck.reliability.spec import ErrorBudgetPolicy
 
 __all__ = [
     "POSTMORTEM_BUDGET_SHARE",
+    "Approval",
     "ObjectiveState",
     "evaluate_policy",
     "requires_postmortem",
 ]
 
 CHECK = "error_budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """What approves a policy block: an admin's gate override, as the verdict names it."""
+
+    id: str
+    description: str
+
+    @classmethod
+    def of(cls, override: Override) -> Approval:
+        return cls(
+            override.id,
+            f"{override.created_by}'s override until {override.ends_at:%Y-%m-%d %H:%M UTC} "
+            f"({override.reason})",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +94,22 @@ def evaluate_policy(
     change_type: ChangeType,
     *,
     system: str,
-    approval: str | None = None,
+    environment: str = "production",
+    production_like: bool = True,
+    approval: Approval | None = None,
 ) -> CheckResult:
     """The error_budget check for a `change_type` change to `system` with these SLO states.
 
-    The objective with the least budget left decides. `approval` describes an active gate
-    override for the system: it turns a policy block into a warning that names it.
+    Budgets are production's: outside a production-like environment the check passes. The
+    objective with the least budget left decides. `approval` (an active gate override for the
+    system) turns a policy block into a warning that names it, with its id in the facts.
     """
+    if not production_like:
+        return CheckResult(
+            check=CHECK,
+            outcome=CheckOutcome.PASS,
+            summary=f"error budgets are production's; {environment} is not production-like",
+        )
     if not states:
         return CheckResult(check=CHECK, outcome=CheckOutcome.PASS, summary=f"no SLO on {system}")
     known = [s for s in states if s.remaining is not None]
@@ -114,8 +140,12 @@ def evaluate_policy(
             return CheckResult(
                 check=CHECK,
                 outcome=CheckOutcome.WARN,
-                summary=f"approved by {approval}: {summary}",
-                facts={**facts, "policy_below": threshold.remaining_below},
+                summary=f"approved by {approval.description}: {summary}",
+                facts={
+                    **facts,
+                    "policy_below": threshold.remaining_below,
+                    "override": approval.id,
+                },
             )
         return CheckResult(
             check=CHECK,

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from launchdeck.client.http import HttpTransport, segment
+from launchdeck.durations import EARLIEST_YEAR, LATEST_YEAR, in_plausible_years
 from launchdeck.errors import LaunchdeckError, UsageError
 from launchdeck.reliability.budget import TargetSpan, compute_budget
 from launchdeck.reliability.burn import AlertTier
@@ -57,6 +58,8 @@ SourceFactory = Callable[[Indicator], SliSource]
 FINE_STEP = timedelta(minutes=5)
 BURN_HORIZON = timedelta(days=3)
 FOUR_WEEKS = timedelta(days=28)
+REACH = timedelta(days=400)
+"""How far around an instant campaigns are read: past the longest SLO period (1Y)."""
 _EVENT_KINDS = (IndicatorKind.GOOD_TOTAL, IndicatorKind.BAD_TOTAL)
 
 
@@ -122,9 +125,10 @@ class _Inputs:
 
 def _plausible(name: str, value: datetime) -> datetime:
     # The periods and campaign ranges around an instant must stay inside datetime's range.
-    if not 1970 <= value.year <= 2999:
+    if not in_plausible_years(value):
         raise UsageError(
-            f"{name} must be between the years 1970 and 2999, got {value.isoformat()}",
+            f"{name} must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}, "
+            f"got {value.isoformat()}",
             hint="give an ISO 8601 instant such as 2026-11-27T08:00:00Z",
         )
     return value
@@ -195,9 +199,7 @@ class SloService:
 
     def list_slos(self, system: str | None = None) -> list[SloSummary]:
         now = self.clock()
-        inputs = self._inputs(
-            system, campaigns_from=now - timedelta(days=400), campaigns_to=now + timedelta(days=400)
-        )
+        inputs = self._inputs(system, campaigns_from=now - REACH, campaigns_to=now + REACH)
         out = []
         for slo in inputs.slos:
             d = definition_of(slo)
@@ -226,9 +228,7 @@ class SloService:
         """Every objective of the SLOs (of `system`) as of `at` (now; never past now)."""
         now = self.clock()
         at = min(_plausible("at", at) if at is not None else now, now)
-        inputs = self._inputs(
-            system, campaigns_from=at - timedelta(days=400), campaigns_to=at + timedelta(days=400)
-        )
+        inputs = self._inputs(system, campaigns_from=at - REACH, campaigns_to=at + REACH)
         statuses: list[ObjectiveStatus] = []
         downs: dict[str, tuple[BurnPoint, ...]] = {}
         alerting = inputs.reliability.alerting
@@ -319,9 +319,7 @@ class SloService:
     def rules(self) -> str:
         """Prometheus recording and alerting rules for every SLO (Sloth's metric names)."""
         now = self.clock()
-        inputs = self._inputs(
-            None, campaigns_from=now - timedelta(days=400), campaigns_to=now + timedelta(days=800)
-        )
+        inputs = self._inputs(None, campaigns_from=now - REACH, campaigns_to=now + 2 * REACH)
         defaults = [t.tier() for t in inputs.reliability.alerting.tiers]
         rule_sets = []
         for slo in inputs.slos:

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -47,10 +46,10 @@ from launchdeck.yamlpos import (
     Path,
     Positions,
     Problem,
-    open_loader,
     problem_error,
+    read_documents,
+    read_source,
     schema_problems,
-    syntax_error,
     walk,
     without_echoes,
 )
@@ -175,27 +174,12 @@ class SlothSpec(_Sloth):
 
 def import_sloth(path: FsPath | str) -> list[Document]:
     """The OpenSLO documents for the Sloth spec file at `path`; ValidationFailed lists problems."""
-    try:
-        text = FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("no such Sloth spec file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the Sloth spec file: {exc}", where=str(path)) from exc
-    return parse_sloth(text, source=str(path))
+    return parse_sloth(read_source(path, what="Sloth spec file"), source=str(path))
 
 
 def parse_sloth(text: str, *, source: str) -> list[Document]:
     """A Service per distinct Sloth `service`, then one SLO per Sloth SLO, in file order."""
-    loader = open_loader(text, source=source)
-    roots: list[tuple[yaml.Node, Any]] = []
-    try:
-        while loader.check_node():
-            if (node := loader.get_node()) is not None:
-                roots.append((node, loader.construct_document(node)))
-    except yaml.MarkedYAMLError as exc:
-        raise syntax_error(exc, source=source) from exc
-    finally:
-        loader.dispose()
+    roots = read_documents(text, source=source)
     services: dict[str, Document] = {}
     slos: list[Document] = []
     errors: list[ConfigError] = []

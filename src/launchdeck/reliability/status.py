@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -112,6 +113,29 @@ class ObjectiveStatus(_Wire):
         return tuple(a for a in self.alerts if a.firing)
 
 
+def _identity(
+    definition: SloDefinition,
+    objective: Objective,
+    *,
+    at: datetime,
+    period: tuple[datetime, datetime],
+) -> dict[str, Any]:
+    """The fields that say which objective of which SLO, as of when, over which period."""
+    return {
+        "slo": definition.name,
+        "system": definition.system,
+        "display_name": definition.display_name,
+        "objective": objective.name,
+        "method": definition.method,
+        "window": definition.window.duration,
+        "rolling": definition.window.rolling,
+        "at": at,
+        "period_start": period[0],
+        "period_end": period[1],
+        "base_target": objective.target,
+    }
+
+
 def _protected_by(spans: Sequence[TargetSpan], base: float, at: datetime) -> str | None:
     live = [s for s in spans if s.start <= at < s.end and s.target > base]
     return max(live, key=lambda s: s.target).reason if live else None
@@ -158,18 +182,8 @@ def objective_status(
     )
     eta = time_to_exhaustion(budget, current.burn_rate)
     return ObjectiveStatus(
-        slo=definition.name,
-        system=definition.system,
-        display_name=definition.display_name,
-        objective=objective.name,
-        method=definition.method,
-        window=definition.window.duration,
-        rolling=definition.window.rolling,
-        at=at,
-        period_start=start,
-        period_end=end,
+        **_identity(definition, objective, at=at, period=period),
         target=target,
-        base_target=objective.target,
         protected_by=_protected_by(spans, objective.target, at - timedelta(microseconds=1)),
         sli=budget.sli,
         good=budget.good,
@@ -219,18 +233,8 @@ def unread_status(
 ) -> ObjectiveStatus:
     """The status of an objective whose SLI could not be read: no numbers, the reason."""
     return ObjectiveStatus(
-        slo=definition.name,
-        system=definition.system,
-        display_name=definition.display_name,
-        objective=objective.name,
-        method=definition.method,
-        window=definition.window.duration,
-        rolling=definition.window.rolling,
-        at=at,
-        period_start=period[0],
-        period_end=period[1],
+        **_identity(definition, objective, at=at, period=period),
         target=objective.target,
-        base_target=objective.target,
         sli=None,
         good=0,
         total=0,

@@ -21,6 +21,7 @@ from launchdeck.yamlpos import (
     Positions,
     open_loader,
     problem_error,
+    read_source,
     schema_problems,
     syntax_error,
     walk,
@@ -121,16 +122,12 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
     Recurring feed events are expanded from 30 days before `now` (the wall clock) to each
     feed's horizon.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            "no workspace file here",
-            where=str(path),
-            hint="run 'launchdeck init' here, or set LAUNCHDECK_WORKSPACE / --workspace",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the workspace file: {exc}", where=str(path)) from exc
+    text = read_source(
+        path,
+        what="workspace file",
+        missing="no workspace file here",
+        hint="run 'launchdeck init' here, or set LAUNCHDECK_WORKSPACE / --workspace",
+    )
     source = _display_path(path)
     spec, positions = _parse(text, source=source, base_dir=path.parent)
     if spec.references.calendars:

@@ -23,7 +23,12 @@ from pydantic import (
 )
 
 from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType
-from launchdeck.durations import coerce_duration
+from launchdeck.durations import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    coerce_duration,
+    in_plausible_years,
+)
 from launchdeck.reliability.spec import ReliabilitySpec
 
 __all__ = [
@@ -103,7 +108,6 @@ class _Spec(BaseModel):
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FilePath = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-_EARLIEST, _LATEST = 1970, 2999
 
 
 class WorkspaceMeta(_Spec):
@@ -171,8 +175,8 @@ class CampaignSpec(_Spec):
     @field_validator("start", "end")
     @classmethod
     def _plausible(cls, value: datetime) -> datetime:
-        if not _EARLIEST <= value.year <= _LATEST:
-            raise ValueError(f"the year must be between {_EARLIEST} and {_LATEST}")
+        if not in_plausible_years(value):
+            raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
         return value
 
 

@@ -162,30 +162,10 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
 def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Problem]:
     """SLOs belong to declared systems and are valid OpenSLO; protected windows name real SLOs
     and hold them to a stricter objective than their own."""
-    from pydantic import ValidationError
-
-    from launchdeck.reliability.openslo import SLO
-
     problems: list[Problem] = []
-    problems += _duplicates("slos", [slo.id for slo in spec.slos])
     targets: dict[str, float] = {}
-    for i, slo in enumerate(spec.slos):
-        if slo.system not in system_ids:
-            problems.append(_unknown("system", slo.system, system_ids, ("slos", i, "system")))
-        try:
-            document = SLO.model_validate(slo.document)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            problems.append(
-                Problem(
-                    ("slos", i, "document"),
-                    f"SLO {slo.id!r} is not valid OpenSLO v1: {where}: {first['msg']}",
-                    "run 'launchdeck slo validate' on its file",
-                )
-            )
-            continue
-        targets[slo.id] = max(o.target_ratio for o in document.spec.objectives)
+    if spec.slos:  # the OpenSLO models are imported only for workspaces that have SLOs
+        problems += _slo_documents(spec, system_ids, targets)
     if not spec.slos and spec.references.slos:
         return problems  # the SLO files are not loaded yet (parse before import): check later
     for i, campaign in enumerate(spec.campaigns):
@@ -209,6 +189,36 @@ def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Prob
                         f"use a targetPercent above {targets[name] * 100:g}",
                     )
                 )
+    return problems
+
+
+def _slo_documents(
+    spec: WorkspaceSpec, system_ids: Sequence[str], targets: dict[str, float]
+) -> list[Problem]:
+    """Each SLO's system and OpenSLO validity; fills `targets` with each valid SLO's strictest
+    objective."""
+    from pydantic import ValidationError
+
+    from launchdeck.reliability.openslo import SLO
+
+    problems = _duplicates("slos", [slo.id for slo in spec.slos])
+    for i, slo in enumerate(spec.slos):
+        if slo.system not in system_ids:
+            problems.append(_unknown("system", slo.system, system_ids, ("slos", i, "system")))
+        try:
+            document = SLO.model_validate(slo.document)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problems.append(
+                Problem(
+                    ("slos", i, "document"),
+                    f"SLO {slo.id!r} is not valid OpenSLO v1: {where}: {first['msg']}",
+                    "run 'launchdeck slo validate' on its file",
+                )
+            )
+            continue
+        targets[slo.id] = max(o.target_ratio for o in document.spec.objectives)
     return problems
 
 

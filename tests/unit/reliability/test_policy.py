@@ -11,7 +11,12 @@ from pydantic import ValidationError
 from launchdeck.calendar.model import ChangeType
 from launchdeck.gate.model import CheckOutcome, CheckResult
 from launchdeck.reliability.burn import DEFAULT_TIERS
-from launchdeck.reliability.policy import ObjectiveState, evaluate_policy, requires_postmortem
+from launchdeck.reliability.policy import (
+    Approval,
+    ObjectiveState,
+    evaluate_policy,
+    requires_postmortem,
+)
 from launchdeck.reliability.spec import (
     DEFAULT_THRESHOLDS,
     AlertingSpec,
@@ -42,7 +47,8 @@ def check(
     approval: str | None = None,
     policy: ErrorBudgetPolicy = DEFAULT_POLICY,
 ) -> CheckResult:
-    return evaluate_policy(policy, states, change, system=SYSTEM, approval=approval)
+    given = Approval("ov1", approval) if approval is not None else None
+    return evaluate_policy(policy, states, change, system=SYSTEM, approval=given)
 
 
 # --- thresholds -----------------------------------------------------------------------------
@@ -317,3 +323,21 @@ def test_an_incident_spending_over_a_fifth_of_four_weeks_budget_needs_a_postmort
     bad: float, allowed: float, required: bool
 ) -> None:
     assert requires_postmortem(bad, allowed) is required
+
+
+def test_outside_production_like_environments_the_budget_does_not_gate() -> None:
+    result = evaluate_policy(
+        DEFAULT_POLICY,
+        [a_state(-0.5)],
+        ChangeType.FEATURE,
+        system=SYSTEM,
+        environment="staging",
+        production_like=False,
+    )
+    assert result.outcome is CheckOutcome.PASS
+    assert result.summary == "error budgets are production's; staging is not production-like"
+
+
+def test_an_approval_names_its_override_in_the_facts() -> None:
+    result = check(a_state(0.2), approval="ana's override")
+    assert result.facts["override"] == "ov1"
