@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     prometheus_url: str = "http://127.0.0.1:9090"
     """Where SLIs are read when an SLO names no DataSource with a connectionDetails.url."""
     prometheus_timeout_s: float = 10.0
+    notify_timeout_s: float = 5.0
+    """Per attempt, per channel, for Slack, Teams and webhook notifications."""
+    notify_attempts: int = 3
     log_level: str = "info"
 
     @field_validator("url")

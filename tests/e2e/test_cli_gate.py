@@ -123,7 +123,7 @@ def test_a_feature_to_cms_on_black_friday_is_blocked_through_landing_pages(mode:
         "allows hotfix, rollback",
         "  ? active_release: unknown: no release controller is installed yet",
         "  ✓ error_budget: no SLO on cms",
-        "  ? open_incident: unknown: incident tracking is not installed yet",
+        "  ✓ open_incident: no open incident on cms",
         "  at stake: 1 campaign(s), 185,000 per hour",
         "    tier 1 Black Friday 2026 (185,000 USD/h) via cms → landing-pages → Black Friday 2026",
         "  next allowed: 2026-12-07 02:00 UTC",
@@ -353,13 +353,13 @@ def test_the_json_verdict_is_the_same_in_local_and_remote_mode(
     }
     assert in_local["at"] == BLACK_FRIDAY_AFTERNOON
     assert [c["check"] for c in in_local["checks"]] == CHECK_IDS
-    assert [c["outcome"] for c in in_local["checks"]] == ["block", "unknown", "pass", "unknown"]
+    assert [c["outcome"] for c in in_local["checks"]] == ["block", "unknown", "pass", "pass"]
     for check in in_local["checks"]:
         assert set(check) == {"check", "outcome", "summary", "facts"}
     assert {c["summary"] for c in in_local["checks"][1:]} == {
         "unknown: no release controller is installed yet",
         "no SLO on cms",
-        "unknown: incident tracking is not installed yet",
+        "no open incident on cms",
     }
 
 

@@ -58,13 +58,16 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
     status = mode.json("status")
     assert (status["mode"], status["target"], status["revision"]) == (mode.mode, mode.target, 1)
     assert status["counts"] == {"environment": 2, "system": 8, "campaign": 7, "slo": 1}
+    spec = load_workspace(mode.workspace_file).spec
     assert status["settings"] == {
         "id": "workspace",
         "name": "northwind-martech",
         "timezone": "America/New_York",
         "description": "Growth and marketing engineering at Northwind Outfitters",
         "freezes": FreezesSpec().model_dump(mode="json"),
-        "reliability": load_workspace(mode.workspace_file).spec.reliability.model_dump(mode="json"),
+        "reliability": spec.reliability.model_dump(mode="json"),
+        "incidents": spec.incidents.model_dump(mode="json"),
+        "notifications": spec.notifications.model_dump(mode="json"),
         "references": {
             "calendars": [
                 {
@@ -81,6 +84,7 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
             ],
             "slos": ["slos/checkout-api.yaml"],
             "rollouts": ["rollouts/landing-pages-canary.yaml"],
+            "runbooks": list(spec.references.runbooks),
         },
     }
 

@@ -34,6 +34,7 @@ def create_app(
     from launchdeck.auth.api import router as tokens_router
     from launchdeck.calendar.api import router as calendar_router
     from launchdeck.gate.api import router as gate_router
+    from launchdeck.incidents.api import router as incidents_router
     from launchdeck.reliability.api import router as slo_router
     from launchdeck.reliability.service import prometheus_sources
     from launchdeck.timeline.api import router as timeline_router
@@ -54,6 +55,11 @@ def create_app(
     app.state.clock = clock
     app.state.sources = sources or prometheus_sources(
         settings.prometheus_url, timeout_s=settings.prometheus_timeout_s
+    )
+    from launchdeck.notify.outbox import Notifications
+
+    app.state.notifications = Notifications(
+        db, clock=clock, timeout_s=settings.notify_timeout_s, attempts=settings.notify_attempts
     )
     install_problem_handlers(app)
     registry = install_metrics(app)
@@ -79,6 +85,7 @@ def create_app(
         calendar_router,
         gate_router,
         slo_router,
+        incidents_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

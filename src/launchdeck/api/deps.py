@@ -16,6 +16,7 @@ from launchdeck.errors import Unauthorized
 from launchdeck.store import Database
 
 if TYPE_CHECKING:
+    from launchdeck.notify.outbox import Notifications as NotificationsType
     from launchdeck.reliability.service import SourceFactory
 
 __all__ = ["RequireScope", "UtcInstant", "app_clock", "app_db"]
@@ -32,6 +33,12 @@ def app_sources(request: Request) -> SourceFactory:
     """Where SLIs are read (Prometheus by default; tests pass their own)."""
     sources: SourceFactory = request.app.state.sources
     return sources
+
+
+def app_notifications(request: Request) -> NotificationsType:
+    """Where news goes (Slack, Teams, webhooks, as the workspace routes it)."""
+    notifications: NotificationsType = request.app.state.notifications
+    return notifications
 
 
 def app_clock(request: Request) -> Callable[[], datetime]:
@@ -72,6 +79,8 @@ Deployer = Annotated[TokenInfo, Depends(RequireScope(Scope.DEPLOY))]
 Db = Annotated[Database, Depends(app_db)]
 Clock = Annotated[Callable[[], datetime], Depends(app_clock)]
 Sources = Annotated[Callable[..., Any], Depends(app_sources)]
+Notifications = Annotated[Any, Depends(app_notifications)]
+"""launchdeck.notify.outbox.Notifications; typed loosely so routes need not import it."""
 """A SourceFactory (Indicator -> SliSource); typed loosely so the API need not import it."""
 
 

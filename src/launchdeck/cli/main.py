@@ -123,6 +123,7 @@ def build_app() -> typer.Typer:
     from launchdeck.calendar.cli import register as register_calendar
     from launchdeck.cli.db import register as register_store
     from launchdeck.gate.cli import register as register_gate
+    from launchdeck.incidents.cli import register as register_incidents
     from launchdeck.reliability.cli import register as register_slo
     from launchdeck.timeline.cli import register as register_timeline
     from launchdeck.workspace.cli import register as register_workspace
@@ -134,6 +135,7 @@ def build_app() -> typer.Typer:
         register_calendar,
         register_gate,
         register_slo,
+        register_incidents,
         register_api,
         register_store,
     ):

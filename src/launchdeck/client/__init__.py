@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
     from launchdeck.calendar.service import CalendarApi
     from launchdeck.gate.service import GateApi
+    from launchdeck.incidents.service import IncidentApi
     from launchdeck.reliability.service import SloApi
     from launchdeck.settings import Settings
     from launchdeck.timeline.service import TimelineApi
@@ -41,6 +42,7 @@ class Client:
     calendar: CalendarApi
     gate: GateApi
     slos: SloApi
+    incidents: IncidentApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -53,8 +55,10 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         return _remote(settings)
     from launchdeck.auth.service import TokenService
     from launchdeck.calendar.service import CalendarService
+    from launchdeck.checks import installed_checks
     from launchdeck.gate.service import GateService
-    from launchdeck.reliability.check import installed_checks
+    from launchdeck.incidents.service import IncidentService
+    from launchdeck.notify.outbox import Notifications
     from launchdeck.reliability.service import SloService, prometheus_sources
     from launchdeck.store import Database, safe_url
     from launchdeck.timeline.service import TimelineService
@@ -62,11 +66,16 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
 
     db = Database(settings.resolved_database_url)
     sources = prometheus_sources(settings.prometheus_url, timeout_s=settings.prometheus_timeout_s)
+    notifications = Notifications(
+        db, clock=clock, timeout_s=settings.notify_timeout_s, attempts=settings.notify_attempts
+    )
     return Client(
         mode="local",
         target=safe_url(db.url),
         workspace=WorkspaceService(db, actor=settings.actor, clock=clock),
-        timeline=TimelineService(db),
+        timeline=TimelineService(
+            db, actor=settings.actor, clock=clock, on_record=notifications.change_recorded
+        ),
         tokens=TokenService(db, actor=settings.actor, clock=clock),
         calendar=CalendarService(db, actor=settings.actor, clock=clock),
         gate=GateService(
@@ -74,8 +83,10 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
             actor=settings.actor,
             clock=clock,
             checks=installed_checks(db, clock=clock, sources=sources),
+            on_block=notifications.gate_blocked,
         ),
         slos=SloService(db, clock=clock, sources=sources),
+        incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         _close=db.dispose,
     )
 
@@ -85,6 +96,7 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.calendar.service import RemoteCalendar
     from launchdeck.client.http import HttpTransport
     from launchdeck.gate.service import RemoteGate
+    from launchdeck.incidents.service import RemoteIncidents
     from launchdeck.reliability.service import RemoteSlos
     from launchdeck.timeline.service import RemoteTimeline
     from launchdeck.workspace.remote import RemoteWorkspace
@@ -101,5 +113,6 @@ def _remote(settings: Settings) -> Client:
         calendar=RemoteCalendar(http),
         gate=RemoteGate(http),
         slos=RemoteSlos(http),
+        incidents=RemoteIncidents(http),
         _close=http.close,
     )

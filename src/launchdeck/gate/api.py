@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from launchdeck.api.deps import Admin, Clock, Db, Reader, Sources, UtcInstant
+from launchdeck.api.deps import Admin, Clock, Db, Notifications, Reader, Sources, UtcInstant
 from launchdeck.gate.model import GateRequest, Override, Verdict
 from launchdeck.gate.service import GateService
 
@@ -27,11 +27,21 @@ class OverrideRequest(BaseModel):
 
 
 @router.post("/gate/check", summary="May this change go to this system now? (any scope)")
-def check(request: GateRequest, token: Reader, db: Db, clock: Clock, sources: Sources) -> Verdict:
-    from launchdeck.reliability.check import installed_checks
+def check(
+    request: GateRequest,
+    token: Reader,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+    notifications: Notifications,
+) -> Verdict:
+    from launchdeck.checks import installed_checks
 
     checks = installed_checks(db, clock=clock, sources=sources)
-    return GateService(db, actor=token.name, clock=clock, checks=checks).check(request)
+    service = GateService(
+        db, actor=token.name, clock=clock, checks=checks, on_block=notifications.gate_blocked
+    )
+    return service.check(request)
 
 
 @router.post(

@@ -137,11 +137,14 @@ class GateService:
         actor: str,
         clock: Callable[[], datetime],
         checks: Sequence[Check] | None = None,
+        on_block: Callable[[Verdict], None] | None = None,
     ) -> None:
         self.db = db
         self.actor = actor
         self.clock = clock
         self.checks = list(checks) if checks is not None else default_checks()
+        self.on_block = on_block
+        """Told of every block after it is recorded (notifications); must not raise."""
 
     def check(self, request: GateRequest) -> Verdict:
         """The verdict for `request`; a block is recorded on the timeline with who asked."""
@@ -162,6 +165,8 @@ class GateService:
             if verdict.decision is Decision.BLOCK:
                 SqlTimeline(uow.session).append(_blocked_event(verdict, actor=self.actor, now=now))
                 uow.commit()
+        if verdict.decision is Decision.BLOCK and self.on_block is not None:
+            self.on_block(verdict)
         return verdict
 
     def add_override(

@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from launchdeck.gate.model import Check, CheckResult, GateRequest, active_overrides
-from launchdeck.gate.service import default_checks
+from launchdeck.gate.model import CheckResult, GateRequest, active_overrides
 from launchdeck.reliability.policy import CHECK, Approval, ObjectiveState, evaluate_policy
-from launchdeck.reliability.service import SloService, SourceFactory
+from launchdeck.reliability.service import SloService
 from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.store import Database, SqlStateStore
 from launchdeck.store.calendar import SqlCalendarStore
 from launchdeck.workspace.model import ResourceKind
 
-__all__ = ["ErrorBudgetCheck", "installed_checks"]
+__all__ = ["ErrorBudgetCheck"]
 
 
 class ErrorBudgetCheck:
@@ -64,11 +63,3 @@ class ErrorBudgetCheck:
             production_like=environment.production_like,
             approval=Approval.of(approvals[0]) if approvals else None,
         )
-
-
-def installed_checks(
-    db: Database, *, clock: Callable[[], datetime], sources: SourceFactory
-) -> list[Check]:
-    """The gate's checks with the error_budget one filled in (the others still placeholders)."""
-    budget = ErrorBudgetCheck(db, SloService(db, clock=clock, sources=sources), clock=clock)
-    return [budget if c.name == CHECK else c for c in default_checks()]

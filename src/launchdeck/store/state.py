@@ -12,6 +12,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from launchdeck.errors import Conflict, NotFound
+from launchdeck.incidents.severity import IncidentPolicy
+from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.store.db import is_lock_conflict
 from launchdeck.store.tables import CampaignRow, EnvironmentRow, SloRow, SystemRow, WorkspaceRow
@@ -88,6 +90,12 @@ class SqlStateStore:
             reliability=ReliabilitySpec.model_validate(row.reliability)
             if row.reliability
             else ReliabilitySpec(),
+            incidents=IncidentPolicy.model_validate(row.incidents)
+            if row.incidents
+            else IncidentPolicy(),
+            notifications=NotificationsSpec.model_validate(row.notifications)
+            if row.notifications
+            else NotificationsSpec(),
             references=References.model_validate(row.references or {}),
         )
 
@@ -193,3 +201,5 @@ class SqlStateStore:
         row.references = settings.references.model_dump(mode="json")
         row.freezes = settings.freezes.model_dump(mode="json")
         row.reliability = settings.reliability.model_dump(mode="json")
+        row.incidents = settings.incidents.model_dump(mode="json")
+        row.notifications = settings.notifications.model_dump(mode="json")

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -27,6 +28,9 @@ __all__ = [
     "EnvironmentRow",
     "EventRow",
     "FreezeRow",
+    "IncidentEntryRow",
+    "IncidentRow",
+    "IncidentTaskRow",
     "OverrideRow",
     "SystemRow",
     "UtcDateTime",
@@ -76,6 +80,10 @@ class WorkspaceRow(Base):
     freezes: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Freeze policies (FreezesSpec as JSON); NULL means the documented defaults."""
     reliability: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    incidents: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """The incident policy (severity rules …); NULL reads as the defaults. Since 0004."""
+    notifications: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Channels (secret references only, never a URL) and routes. Since 0004."""
     """Error-budget policy and burn-rate alerting (ReliabilitySpec as JSON); NULL: defaults."""
     longest_campaign_s: Mapped[int | None] = mapped_column(Integer)
     """The longest stored campaign, kept by apply: it bounds time-range queries on campaigns,
@@ -124,6 +132,7 @@ class CampaignRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(500))
     slo_objectives: Mapped[dict[str, float]] = mapped_column(Json, default=dict)
+    owners: Mapped[list[str]] = mapped_column(Json, default=list)
     """SLO name -> the stricter targetPercent it is held to while the campaign runs."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -204,3 +213,71 @@ class OverrideRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IncidentRow(Base):
+    """An incident; its entries and tasks hang off it. `version` is the optimistic lock."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str | None] = mapped_column(String(63))
+    systems: Mapped[list[str]] = mapped_column(Json)
+    signal: Mapped[str] = mapped_column(String(16))
+    traffic_share: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(8))
+    severity_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(4))
+    priority_manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    roles: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    source: Mapped[str] = mapped_column(String(20))
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    mitigated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    postmortem_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opened_by: Mapped[str] = mapped_column(String(200))
+    assessment: Mapped[dict[str, Any]] = mapped_column(Json)
+    assessed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class IncidentEntryRow(Base):
+    """One typed entry of an incident's own timeline. Only `pinned` ever changes."""
+
+    __tablename__ = "incident_entries"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class IncidentTaskRow(Base):
+    """A task during the incident, or a postmortem action item."""
+
+    __tablename__ = "incident_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    action_type: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,4 +1,5 @@
-"""GET /api/v1/timeline: change events, newest first, with cursor pagination."""
+"""/api/v1/timeline: change events, newest first, with cursor pagination; POST records a
+change made outside launchdeck (scope deploy)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from launchdeck.api.deps import Db, Reader, UtcInstant
+from launchdeck.api.deps import Clock, Db, Deployer, Notifications, Reader, UtcInstant
 from launchdeck.timeline.model import (
     KIND_PATTERN,
     MAX_PAGE,
     SYSTEM_PATTERN,
+    Event,
+    RecordRequest,
     TimelinePage,
     TimelineQuery,
 )
@@ -36,3 +39,17 @@ def timeline(
         since=since, until=until, system=system, kind=kind, limit=limit, cursor=cursor
     )
     return TimelineService(db).query(query)
+
+
+@router.post(
+    "/timeline",
+    status_code=201,
+    summary="Record a change made outside launchdeck: a CI deploy, a config change (deploy)",
+)
+def record(
+    body: RecordRequest, token: Deployer, db: Db, clock: Clock, notifications: Notifications
+) -> Event:
+    service = TimelineService(
+        db, actor=token.name, clock=clock, on_record=notifications.change_recorded
+    )
+    return service.record(body)

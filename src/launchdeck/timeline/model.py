@@ -5,13 +5,22 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from launchdeck.errors import UsageError
 
-__all__ = ["Event", "NewEvent", "TimelinePage", "TimelineQuery", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "RECORD_KINDS",
+    "Event",
+    "NewEvent",
+    "RecordRequest",
+    "TimelinePage",
+    "TimelineQuery",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 MAX_PAGE = 500
 SYSTEM_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -82,3 +91,23 @@ def decode_cursor(cursor: str) -> int:
             "invalid timeline cursor",
             hint="pass the next_cursor value of a previous page unchanged",
         ) from None
+
+
+RECORD_KINDS: Final = ("deploy", "config", "flag", "content", "infra")
+
+
+class RecordRequest(BaseModel):
+    """A change made outside launchdeck (a CI deploy, a CDN purge, a vendor's config change),
+    recorded so that "what changed?" sees it. Appended as `<kind>.recorded`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["deploy", "config", "flag", "content", "infra"]
+    system: Annotated[str, Field(pattern=SYSTEM_PATTERN)]
+    environment: Annotated[str, Field(pattern=SYSTEM_PATTERN)] | None = None
+    version: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    """A link to the pipeline run or change request."""
+    at: AwareDatetime | None = None
+    """When the change happened; now when omitted. Never in the future."""

@@ -102,7 +102,7 @@ def _parse(text: str, *, source: str, base_dir: FsPath | None) -> tuple[Workspac
 
 def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
     problems = []
-    for section in ("calendars", "slos", "rollouts"):
+    for section in ("calendars", "slos", "rollouts", "runbooks"):
         for index, entry in enumerate(getattr(spec.references, section)):
             ref = entry.path if isinstance(entry, CalendarFeedSpec) else entry
             if not (base_dir / ref).is_file():
@@ -130,6 +130,8 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
     )
     source = _display_path(path)
     spec, positions = _parse(text, source=source, base_dir=path.parent)
+    if spec.references.runbooks:
+        _check_runbooks(spec, path.parent)
     if spec.references.calendars:
         from launchdeck.workspace.feeds import import_feeds
 
@@ -141,6 +143,27 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
         _recheck(spec, source, positions)
         return LoadedWorkspace(path, spec, tuple(warnings))
     return LoadedWorkspace(path, spec)
+
+
+def _check_runbooks(spec: WorkspaceSpec, base_dir: FsPath) -> None:
+    """Every runbook parses, and the systems it attaches to exist."""
+    from launchdeck.incidents.runbook import load_runbooks
+
+    books = load_runbooks(base_dir / ref for ref in spec.references.runbooks)
+    known = {s.id for s in spec.systems}
+    problems = [
+        ConfigError(
+            f"runbook {book.name!r} is for system {system!r}, which the workspace does not have",
+            where=book.where,
+            field="systems",
+            hint=f"use one of: {', '.join(sorted(known))}",
+        )
+        for book in books
+        for system in book.systems
+        if system not in known
+    ]
+    if problems:
+        raise ValidationFailed(problems, source="references.runbooks")
 
 
 def _recheck(spec: WorkspaceSpec, source: str, positions: Positions) -> None:

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchdeck.incidents.severity import IncidentPolicy
+from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.workspace.spec import (
     CampaignSpec,
@@ -56,6 +58,8 @@ class WorkspaceSettings(_Model):
     description: str | None = None
     freezes: FreezesSpec = FreezesSpec()
     reliability: ReliabilitySpec = ReliabilitySpec()
+    incidents: IncidentPolicy = IncidentPolicy()
+    notifications: NotificationsSpec = NotificationsSpec()
     references: References = References()
 
 
@@ -102,6 +106,7 @@ class Campaign(_Model):
     """An ICS feed's path for imported campaigns; None for launchdeck.yaml."""
     slo_objectives: dict[str, float] = Field(default_factory=dict)
     """SLO name -> targetPercent while the campaign runs (a protected window)."""
+    owners: tuple[str, ...] = ()
 
 
 class Slo(_Model):
@@ -179,6 +184,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
                 description=c.description,
                 source=c.source,
                 slo_objectives=dict(c.slo_objectives),
+                owners=c.owners,
             )
         )
     return DesiredState(
@@ -188,6 +194,8 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             description=spec.workspace.description,
             freezes=spec.freezes,
             reliability=spec.reliability,
+            incidents=spec.incidents,
+            notifications=spec.notifications,
             references=spec.references,
         ),
         environments=tuple(

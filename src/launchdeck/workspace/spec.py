@@ -29,6 +29,8 @@ from launchdeck.durations import (
     coerce_duration,
     in_plausible_years,
 )
+from launchdeck.incidents.severity import IncidentPolicy
+from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
 
 __all__ = [
@@ -166,6 +168,8 @@ class CampaignSpec(_Spec):
     """Where the campaign came from when not launchdeck.yaml (an ICS feed); set by the loader."""
     slo_objectives: dict[str, Annotated[float, Field(gt=0, lt=100)]] = Field(default_factory=dict)
     """A protected window: SLO name -> the stricter targetPercent it is held to meanwhile."""
+    owners: tuple[Owner, ...] = ()
+    """The marketers who run it: told in plain language when an incident reaches it."""
 
     @field_validator("timezone")
     @classmethod
@@ -284,6 +288,8 @@ class References(_Spec):
     calendars: tuple[FilePath | CalendarFeedSpec, ...] = ()
     slos: tuple[FilePath, ...] = ()
     rollouts: tuple[FilePath, ...] = ()
+    runbooks: tuple[FilePath, ...] = ()
+    """Runbook files (Markdown with front matter, or YAML) for `launchdeck runbook`."""
 
 
 class SloSpec(_Spec):
@@ -308,6 +314,8 @@ class WorkspaceSpec(_Spec):
     campaigns: tuple[CampaignSpec, ...] = ()
     freezes: FreezesSpec = FreezesSpec()
     reliability: ReliabilitySpec = ReliabilitySpec()
+    incidents: IncidentPolicy = IncidentPolicy()
+    notifications: NotificationsSpec = NotificationsSpec()
     references: References = References()
     slos: tuple[SloSpec, ...] = ()
     """Loaded from `references.slos`; launchdeck.yaml itself cannot hold SLO documents."""

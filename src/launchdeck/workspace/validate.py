@@ -252,6 +252,8 @@ _SECTIONS = (
     "campaigns",
     "freezes",
     "reliability",
+    "incidents",
+    "notifications",
     "references",
     "slos",
 )

@@ -19,8 +19,21 @@ MUTATING = frozenset({"post", "put", "patch", "delete"})
 PUBLIC = frozenset({("get", "/healthz"), ("get", "/readyz")})
 READ_ONLY_POSTS = frozenset({("post", "/api/v1/workspace/plan"), ("post", "/api/v1/gate/check")})
 """POST operations that only read (asking the gate records blocks, changes nothing): `read`."""
-DEPLOY_WRITES = frozenset({("post", "/api/v1/freezes")})
-"""Mutating operations a `deploy` token may call: freezing makes releases safer, never riskier."""
+DEPLOY_WRITES = frozenset({("post", "/api/v1/freezes"), ("post", "/api/v1/timeline")})
+"""Mutating operations a `deploy` token may call: freezing makes releases safer, never riskier;
+recording a deploy made elsewhere is what a CI pipeline does."""
+INCIDENT_WRITES = frozenset(
+    {
+        ("post", "/api/v1/incidents"),
+        ("patch", "/api/v1/incidents/{incident_id}"),
+        ("post", "/api/v1/incidents/{incident_id}/tasks"),
+        ("patch", "/api/v1/incidents/{incident_id}/tasks/{task_id}"),
+        ("post", "/api/v1/incidents/{incident_id}/entries"),
+        ("patch", "/api/v1/incidents/{incident_id}/entries/{entry_id}"),
+        ("post", "/api/v1/incidents/alerts"),
+    }
+)
+"""Mutating operations an `incidents` token (the on-call responder) may call."""
 ADMIN_READS = frozenset({("get", "/api/v1/tokens")})
 """GET operations that need `admin` all the same: who holds which token is an admin's business."""
 

@@ -14,6 +14,7 @@ import pytest
 from api_builders import (
     ADMIN_READS,
     DEPLOY_WRITES,
+    INCIDENT_WRITES,
     MUTATING,
     PUBLIC,
     READ_ONLY_POSTS,
@@ -85,6 +86,7 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
         if m in MUTATING
         and (m, p) not in READ_ONLY_POSTS
         and not (Scope.DEPLOY in scopes and (m, p) in DEPLOY_WRITES)
+        and not (Scope.INCIDENTS in scopes and (m, p) in INCIDENT_WRITES)
     ]
 
     answers = {(m, p): _call(http, m, url, bearer(token)) for m, p, url in mutating}
@@ -93,7 +95,13 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
     assert {key: r.status_code for key, r in answers.items()} == dict.fromkeys(answers, 403)
     for (method, path), response in answers.items():
         body = assert_problem(response, status=403, code="forbidden")
-        needed = "deploy" if (method, path) in DEPLOY_WRITES else "admin"
+        needed = (
+            "deploy"
+            if (method, path) in DEPLOY_WRITES
+            else "incidents"
+            if (method, path) in INCIDENT_WRITES
+            else "admin"
+        )
         assert body["detail"] == f"token 'limited' lacks the {needed!r} scope"
 
 

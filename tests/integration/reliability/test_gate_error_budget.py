@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from launchdeck.calendar.model import ChangeType
+from launchdeck.checks import installed_checks
 from launchdeck.gate.model import CheckOutcome, CheckResult, Decision, GateRequest, Verdict
 from launchdeck.gate.service import GateService
-from launchdeck.reliability.check import installed_checks
 from launchdeck.reliability.service import prometheus_sources
 from launchdeck.store import Database
 from launchdeck.timeline.model import TimelineQuery

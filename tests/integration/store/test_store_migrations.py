@@ -79,6 +79,9 @@ def test_the_initial_migration_creates_the_single_workspace_row(fresh: Database)
         "events": [],
         "freezes": [],
         "gate_overrides": [],
+        "incident_entries": [],
+        "incident_tasks": [],
+        "incidents": [],
         "slos": [],
         "systems": [],
     }

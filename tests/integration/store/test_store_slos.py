@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import yaml
 
 from launchdeck.reliability.service import SloService, prometheus_sources
-from launchdeck.store import Database, SqlStateStore, upgrade
+from launchdeck.store import HEAD_REVISION, Database, SqlStateStore, upgrade
 from launchdeck.store.db import current_revision
 from launchdeck.store.slos import SqlSloStore
 from launchdeck.store.tables import Json, UtcDateTime
@@ -255,7 +255,7 @@ def test_migration_0003_keeps_the_campaigns_with_no_protected_windows(at_0002: D
         campaigns = SqlStateStore(session).list(ResourceKind.CAMPAIGN)
         slos = SqlSloStore(session).slos()
 
-    assert (before, revision) == ("0002", "0003")
+    assert (before, revision) == ("0002", HEAD_REVISION)
     assert [
         (row[0], row[1] if isinstance(row[1], dict) else json.loads(row[1])) for row in raw
     ] == [

@@ -1,0 +1,36 @@
+"""The gate's checks as installed: each capability's check in place of its placeholder.
+
+The one place that knows every capability's check, so `gate/` imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from launchdeck.gate.model import Check
+    from launchdeck.reliability.service import SourceFactory
+    from launchdeck.store import Database
+
+__all__ = ["installed_checks"]
+
+
+def installed_checks(
+    db: Database, *, clock: Callable[[], datetime], sources: SourceFactory
+) -> list[Check]:
+    """error_budget (SLOs) and open_incident (incidents) filled in; active_release still waits
+    for the release controller."""
+    from launchdeck.gate.service import default_checks
+    from launchdeck.incidents.check import OpenIncidentCheck
+    from launchdeck.reliability.check import ErrorBudgetCheck
+    from launchdeck.reliability.service import SloService
+
+    installed: dict[str, Check] = {
+        "error_budget": ErrorBudgetCheck(
+            db, SloService(db, clock=clock, sources=sources), clock=clock
+        ),
+        "open_incident": OpenIncidentCheck(db, clock=clock),
+    }
+    return [installed.get(c.name, c) for c in default_checks()]

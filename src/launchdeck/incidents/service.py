@@ -1,0 +1,773 @@
+"""Incident use cases: open (by hand or from an alert or a rollback), update, resolve, tasks and
+entries, with severity that follows the campaign calendar. Local (`IncidentService`) and HTTP
+(`RemoteIncidents`).
+
+Severity is reassessed lazily: whenever an open incident is read or written, every campaign
+start or end since its last assessment is replayed (`severity_changes`), so each change lands on
+the incident's timeline at the instant the campaign started or ended, not when someone looked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from launchdeck.calendar.model import Occurrence
+from launchdeck.client.http import HttpTransport
+from launchdeck.errors import NotFound, UsageError
+from launchdeck.incidents.alerts import AlertmanagerWebhook, open_request
+from launchdeck.incidents.changes import describe, suspects, upstream
+from launchdeck.incidents.model import (
+    EntryKind,
+    EntryRequest,
+    Incident,
+    IncidentView,
+    OpenRequest,
+    Roles,
+    Status,
+    Task,
+    TaskRequest,
+    UpdateRequest,
+    can_move,
+    default_priority,
+    view,
+)
+from launchdeck.incidents.severity import (
+    Assessment,
+    ImpactInputs,
+    IncidentPolicy,
+    SeverityChange,
+    assess,
+    format_money,
+    severity_changes,
+)
+from launchdeck.store import Database, SqlStateStore, SqlTimeline
+from launchdeck.store.calendar import SqlCalendarStore
+from launchdeck.store.incidents import SqlIncidentStore
+from launchdeck.timeline.model import NewEvent, TimelineQuery
+from launchdeck.workspace.model import Campaign, ResourceKind
+
+__all__ = [
+    "ImpactContext",
+    "IncidentApi",
+    "IncidentService",
+    "Outbox",
+    "RemoteIncidents",
+    "impact_context",
+    "impact_inputs",
+]
+
+_LOOKAROUND = timedelta(days=400)
+
+
+class AlertsResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    incidents: list[int]
+    """Incidents opened or added to."""
+    skipped: list[str]
+
+
+"""How far around an incident campaigns are read (as the SLO service does)."""
+
+
+class IncidentApi(Protocol):
+    def open(self, request: OpenRequest) -> IncidentView: ...
+    def list_incidents(self, *, all: bool = False, system: str | None = None) -> list[Incident]: ...
+    def show(self, incident_id: int) -> IncidentView: ...
+    def update(self, incident_id: int, request: UpdateRequest) -> IncidentView: ...
+    def add_task(self, incident_id: int, request: TaskRequest) -> Task: ...
+    def set_task(self, incident_id: int, task_id: int, *, done: bool) -> Task: ...
+    def add_entry(self, incident_id: int, request: EntryRequest) -> IncidentView: ...
+    def pin(self, incident_id: int, entry_id: int, *, pinned: bool) -> IncidentView: ...
+
+
+class Outbox(Protocol):
+    """Where incident news goes after the change commits (notifications); never raises."""
+
+    def incident_changed(
+        self, kind: str, view: IncidentView, campaigns: Sequence[Campaign]
+    ) -> None: ...
+
+
+class _NoOutbox:
+    def incident_changed(
+        self, kind: str, view: IncidentView, campaigns: Sequence[Campaign]
+    ) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ImpactContext:
+    policy: IncidentPolicy
+    depends_on: dict[str, tuple[str, ...]]
+    tiers: dict[str, int]
+    occurrences: list[Occurrence]
+
+
+def impact_context(session: Session, *, start: datetime, end: datetime) -> ImpactContext:
+    """The policy, graph, tiers and the campaigns overlapping [start, end), in one session."""
+    state = SqlStateStore(session)
+    settings = state.settings()
+    systems = state.list(ResourceKind.SYSTEM)
+    occurrences = SqlCalendarStore(session).occurrences(
+        start, end, longest=state.longest_campaign()
+    )
+    return ImpactContext(
+        policy=settings.incidents if settings else IncidentPolicy(),
+        depends_on={s.id: tuple(s.depends_on) for s in systems},
+        tiers={s.id: s.tier for s in systems},
+        occurrences=occurrences,
+    )
+
+
+def impact_inputs(incident: Incident | OpenRequest, ctx: ImpactContext) -> ImpactInputs:
+    return ImpactInputs(
+        systems=tuple(incident.systems),
+        signal=incident.signal,
+        traffic_share=incident.traffic_share,
+        depends_on=ctx.depends_on,
+        system_tiers=ctx.tiers,
+    )
+
+
+def _check_systems(session: Session, systems: Sequence[str]) -> None:
+    state = SqlStateStore(session)
+    for system in systems:
+        state.get(ResourceKind.SYSTEM, system)
+
+
+def _at_risk(assessment: Assessment) -> str:
+    return (
+        ", ".join(
+            f"{format_money(v, c)}/h"
+            for c, v in sorted(assessment.revenue_at_risk_per_hour.items())
+        )
+        or "nothing"
+    )
+
+
+def _explain(assessment: Assessment) -> str:
+    return f"{assessment.severity} because {assessment.rule}. " + "; ".join(assessment.reasons)
+
+
+class IncidentService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        actor: str,
+        clock: Callable[[], datetime],
+        outbox: Outbox | None = None,
+    ) -> None:
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+        self.outbox: Outbox = outbox or _NoOutbox()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def list_incidents(self, *, all: bool = False, system: str | None = None) -> list[Incident]:
+        """Open incidents (or every incident), newest detection first, severity brought up to
+        date."""
+        news: list[tuple[str, IncidentView]] = []
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            if system is not None:
+                _check_systems(uow.session, [system])
+            found = store.find(system=system, limit=500) if all else store.open_incidents()
+            if system is not None and not all:
+                found = [i for i in found if system in i.systems]
+            refreshed = []
+            for each in found:
+                incident, changed = self._refresh(uow.session, each)
+                refreshed.append(incident)
+                news += changed
+            uow.commit()
+        self._tell(news)
+        return refreshed
+
+    def show(self, incident_id: int) -> IncidentView:
+        news: list[tuple[str, IncidentView]] = []
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            incident, news = self._refresh(uow.session, store.get(incident_id, lock=True))
+            result = view(incident, store.entries(incident_id), store.tasks(incident_id))
+            uow.commit()
+        self._tell(news)
+        return result
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def open(self, request: OpenRequest) -> IncidentView:
+        """Open an incident, or add to the open one with the same dedupe key."""
+        now = self.clock()
+        detected = request.detected_at or now
+        started = request.started_at or detected
+        if detected > now or started > detected:
+            raise UsageError(
+                "an incident starts before (or when) it is detected, and is detected by now",
+                hint="check --started and --detected",
+            )
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            store = SqlIncidentStore(session)
+            _check_systems(session, request.systems)
+            if request.dedupe_key is not None:
+                existing = store.find_open(request.dedupe_key)
+                if existing is not None:
+                    store.add_entry(
+                        existing.id,
+                        at=now,
+                        kind=EntryKind.ALERT,
+                        actor=self.actor,
+                        text=f"fired again: {request.title}",
+                        data={"source": str(request.source), "dedupe_key": request.dedupe_key},
+                    )
+                    uow.commit()
+                    return self._view(existing.id)
+            ctx = impact_context(session, start=started - _LOOKAROUND, end=now + _LOOKAROUND)
+            first = assess(ctx.policy, impact_inputs(request, ctx), ctx.occurrences, at=detected)
+            changes = severity_changes(
+                ctx.policy,
+                impact_inputs(request, ctx),
+                ctx.occurrences,
+                current=first,
+                since=detected,
+                until=now,
+            )
+            latest = changes[-1].assessment if changes else first
+            severity = request.severity or latest.severity
+            incident = store.add(
+                Incident(
+                    id=0,
+                    title=request.title,
+                    summary=request.summary,
+                    type=request.type,
+                    systems=request.systems,
+                    signal=request.signal,
+                    traffic_share=request.traffic_share,
+                    severity=severity,
+                    severity_manual=request.severity is not None,
+                    priority=request.priority or default_priority(severity),
+                    priority_manual=request.priority is not None,
+                    status=Status.TRIAGE,
+                    roles=Roles(commander=request.commander),
+                    source=request.source,
+                    dedupe_key=request.dedupe_key,
+                    started_at=started,
+                    detected_at=detected,
+                    opened_at=now,
+                    opened_by=self.actor,
+                    assessment=latest,
+                    assessed_at=now,
+                )
+            )
+            self._prefill_changes(session, incident, ctx)
+            store.add_entry(
+                incident.id,
+                at=detected,
+                kind=EntryKind.OPENED,
+                actor=self.actor,
+                text=f"opened ({request.source}): {_explain(first)}",
+                pinned=True,
+                data={"assessment": first.model_dump(mode="json")},
+            )
+            for change in changes:
+                self._record_change(session, incident, change, manual=request.severity is not None)
+            if request.severity is not None and request.severity is not latest.severity:
+                store.add_entry(
+                    incident.id,
+                    at=now,
+                    kind=EntryKind.SEVERITY,
+                    actor=self.actor,
+                    text=f"severity set to {severity} by hand (computed: {latest.severity})",
+                )
+            self._event(
+                session,
+                incident,
+                "incident.opened",
+                now,
+                {
+                    "severity": str(incident.severity),
+                    "title": incident.title,
+                    "systems": list(incident.systems),
+                    "source": str(incident.source),
+                    "campaigns": [c.campaign_id for c in latest.campaigns],
+                    "revenue_at_risk_per_hour": dict(latest.revenue_at_risk_per_hour),
+                },
+            )
+            uow.commit()
+        result = self._view(incident.id)
+        self._tell([("incident.opened", result)])
+        return result
+
+    def update(self, incident_id: int, request: UpdateRequest) -> IncidentView:
+        now = self.clock()
+        news: list[tuple[str, IncidentView]] = []
+        with self.db.unit_of_work() as uow:
+            session = uow.session
+            store = SqlIncidentStore(session)
+            incident, news = self._refresh(session, store.get(incident_id, lock=True))
+            if request.systems is not None:
+                _check_systems(session, request.systems)
+            before = incident
+            changes, notes = self._plain_changes(incident, request, now)
+            texts = [text for _, text in notes]
+            kinds = [kind for kind, _ in notes]
+            incident = incident.model_copy(update=changes)
+            if any(k in changes for k in ("signal", "traffic_share", "systems")) or (
+                request.auto_severity and incident.severity_manual
+            ):
+                ctx = impact_context(session, start=now - _LOOKAROUND, end=now + _LOOKAROUND)
+                fresh = assess(ctx.policy, impact_inputs(incident, ctx), ctx.occurrences, at=now)
+                incident = incident.model_copy(update={"assessment": fresh, "assessed_at": now})
+                if request.auto_severity and incident.severity_manual:
+                    incident = incident.model_copy(update={"severity_manual": False})
+                    texts.append("the severity follows the calendar again")
+                    kinds.append(EntryKind.SEVERITY)
+                if not incident.severity_manual and fresh.severity is not incident.severity:
+                    texts.append(f"{incident.severity} → {_explain(fresh)}")
+                    kinds.append(EntryKind.SEVERITY)
+                    incident = incident.model_copy(update={"severity": fresh.severity})
+            if request.severity is not None and request.severity is not incident.severity:
+                texts.append(
+                    f"severity: {incident.severity} → {request.severity}, set by hand "
+                    f"(computed: {incident.assessment.severity})"
+                )
+                kinds.append(EntryKind.SEVERITY)
+                incident = incident.model_copy(
+                    update={"severity": request.severity, "severity_manual": True}
+                )
+            if incident.severity is not before.severity and not incident.priority_manual:
+                incident = incident.model_copy(
+                    update={"priority": default_priority(incident.severity)}
+                )
+            if request.note is None and not texts:
+                raise UsageError(
+                    "nothing to update",
+                    hint="give a new status, severity, role, --note … (see --help)",
+                )
+            if incident != before:
+                incident = store.save(incident)
+            for kind, text in zip(kinds, texts, strict=True):
+                store.add_entry(incident.id, at=now, kind=kind, actor=self.actor, text=text)
+            if request.note is not None:
+                store.add_entry(
+                    incident.id,
+                    at=now,
+                    kind=EntryKind.NOTE,
+                    actor=self.actor,
+                    text=request.note,
+                    pinned=request.pinned,
+                )
+            event_kind = self._event_kind(before, incident)
+            self._event(
+                session,
+                incident,
+                event_kind,
+                now,
+                {
+                    "changes": texts,
+                    "severity": str(incident.severity),
+                    "status": str(incident.status),
+                    **({"note": request.note} if request.note else {}),
+                },
+            )
+            uow.commit()
+        result = self._view(incident_id)
+        if event_kind != "incident.updated":
+            news.append((event_kind, result))
+        self._tell(news)
+        return result
+
+    def add_task(self, incident_id: int, request: TaskRequest) -> Task:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            incident = store.get(incident_id, lock=True)
+            task = store.add_task(
+                incident.id,
+                title=request.title,
+                kind=request.kind,
+                action_type=request.action_type,
+                owner=request.owner,
+                due_at=request.due_at,
+                created_at=now,
+            )
+            label = "action item" if request.action_type else "task"
+            owner = f" → {request.owner}" if request.owner else ""
+            store.add_entry(
+                incident.id,
+                at=now,
+                kind=EntryKind.TASK,
+                actor=self.actor,
+                text=f"{label} #{task.id}: {task.title}{owner}",
+                data={"task": task.id},
+            )
+            self._event(
+                uow.session,
+                incident,
+                "incident.task_added",
+                now,
+                {
+                    "task": task.id,
+                    "title": task.title,
+                    "owner": task.owner,
+                },
+            )
+            uow.commit()
+        return task
+
+    def set_task(self, incident_id: int, task_id: int, *, done: bool) -> Task:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            store.get(incident_id, lock=True)
+            task = store.set_task(incident_id, task_id, done=done, at=now)
+            store.add_entry(
+                incident_id,
+                at=now,
+                kind=EntryKind.TASK,
+                actor=self.actor,
+                text=f"task #{task.id} {'done' if done else 'reopened'}: {task.title}",
+                data={"task": task.id},
+            )
+            uow.commit()
+        return task
+
+    def add_entry(self, incident_id: int, request: EntryRequest) -> IncidentView:
+        now = self.clock()
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            incident = store.get(incident_id, lock=True)
+            store.add_entry(
+                incident.id,
+                at=now,
+                kind=request.kind,
+                actor=self.actor,
+                text=request.text,
+                pinned=request.pinned,
+                data=dict(request.data),
+            )
+            if request.kind is EntryKind.RUNBOOK:
+                self._event(
+                    uow.session,
+                    incident,
+                    "incident.runbook_step",
+                    now,
+                    {
+                        "text": request.text,
+                        **dict(request.data),
+                    },
+                )
+            uow.commit()
+        return self._view(incident_id)
+
+    def pin(self, incident_id: int, entry_id: int, *, pinned: bool) -> IncidentView:
+        with self.db.unit_of_work() as uow:
+            SqlIncidentStore(uow.session).pin(incident_id, entry_id, pinned=pinned)
+            uow.commit()
+        return self._view(incident_id)
+
+    def alerts(self, webhook: AlertmanagerWebhook) -> AlertsResult:
+        """Open (or add to) an incident for each firing page; note resolved ones."""
+        now = self.clock()
+        opened: list[int] = []
+        skipped: list[str] = []
+        for alert in webhook.alerts:
+            name = alert.labels.get("alertname", "alert")
+            request = open_request(alert)
+            if request is None:
+                skipped.append(f"{name}: not a page with a system label")
+                continue
+            if alert.status == "resolved":
+                noted = self._alert_resolved(request, now)
+                if noted is not None:
+                    opened.append(noted)
+                continue
+            if request.detected_at is not None and request.detected_at > now:
+                request = request.model_copy(update={"detected_at": now, "started_at": now})
+            try:
+                opened.append(self.open(request).incident.id)
+            except NotFound as exc:
+                skipped.append(f"{name}: {exc.message}")
+        return AlertsResult(incidents=sorted(set(opened)), skipped=skipped)
+
+    def _alert_resolved(self, request: OpenRequest, now: datetime) -> int | None:
+        """Note a resolved alert on the open incident it belongs to; that incident's id."""
+        assert request.dedupe_key is not None
+        with self.db.unit_of_work() as uow:
+            store = SqlIncidentStore(uow.session)
+            incident = store.find_open(request.dedupe_key)
+            if incident is not None:
+                store.add_entry(
+                    incident.id,
+                    at=now,
+                    kind=EntryKind.ALERT,
+                    actor=self.actor,
+                    text=f"alert resolved: {request.title}",
+                    data={"dedupe_key": request.dedupe_key},
+                )
+                uow.commit()
+                return incident.id
+        return None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _view(self, incident_id: int) -> IncidentView:
+        with self.db.read() as session:
+            store = SqlIncidentStore(session)
+            return view(
+                store.get(incident_id), store.entries(incident_id), store.tasks(incident_id)
+            )
+
+    def _tell(self, news: Sequence[tuple[str, IncidentView]]) -> None:
+        if not news:
+            return
+        with self.db.read() as session:
+            state = SqlStateStore(session)
+            for kind, item in news:
+                ids = [c.campaign_id for c in item.incident.assessment.campaigns]
+                self.outbox.incident_changed(kind, item, list(state.campaigns(ids)))
+
+    def _refresh(
+        self, session: Session, incident: Incident
+    ) -> tuple[Incident, list[tuple[str, IncidentView]]]:
+        """Replay the campaign starts and ends since the last assessment of an open incident."""
+        now = self.clock()
+        if not incident.open or now <= incident.assessed_at:
+            return incident, []
+        ctx = impact_context(
+            session, start=incident.assessed_at - _LOOKAROUND, end=now + _LOOKAROUND
+        )
+        changes = severity_changes(
+            ctx.policy,
+            impact_inputs(incident, ctx),
+            ctx.occurrences,
+            current=incident.assessment,
+            since=incident.assessed_at,
+            until=now,
+        )
+        if not changes:
+            return incident, []
+        before = incident.severity
+        for change in changes:
+            self._record_change(session, incident, change, manual=incident.severity_manual)
+        latest = changes[-1].assessment
+        update: dict[str, Any] = {"assessment": latest, "assessed_at": now}
+        if not incident.severity_manual:
+            update["severity"] = latest.severity
+            if not incident.priority_manual:
+                update["priority"] = default_priority(latest.severity)
+        saved = SqlIncidentStore(session).save(incident.model_copy(update=update))
+        if saved.severity is before:
+            return saved, []
+        return saved, [("incident.severity_changed", view(saved))]
+
+    def _record_change(
+        self, session: Session, incident: Incident, change: SeverityChange, *, manual: bool
+    ) -> None:
+        store = SqlIncidentStore(session)
+        moved = f"{change.before} → {change.after}"
+        if manual:
+            text = f"computed severity {moved} ({change.why}); kept by hand at {incident.severity}"
+        else:
+            text = f"{moved} as {change.why}: {_explain(change.assessment)}"
+        store.add_entry(
+            incident.id,
+            at=change.at,
+            kind=EntryKind.SEVERITY,
+            actor="launchdeck",
+            text=text,
+            pinned=not manual,
+            data={"assessment": change.assessment.model_dump(mode="json")},
+        )
+        if not manual and change.before is not change.after:
+            self._event(
+                session,
+                incident,
+                "incident.severity_changed",
+                change.at,
+                {
+                    "before": str(change.before),
+                    "after": str(change.after),
+                    "why": change.why,
+                    "revenue_at_risk_per_hour": dict(change.assessment.revenue_at_risk_per_hour),
+                },
+            )
+
+    def _prefill_changes(self, session: Session, incident: Incident, ctx: ImpactContext) -> None:
+        """The changes before detection on the affected systems and everything they depend on."""
+        since = incident.detected_at - timedelta(hours=ctx.policy.what_changed_hours)
+        page = SqlTimeline(session).query(
+            TimelineQuery(since=since, until=incident.detected_at + timedelta(seconds=1), limit=500)
+        )
+        campaigns = {c.campaign_id for c in incident.assessment.campaigns}
+        store = SqlIncidentStore(session)
+        for event in suspects(
+            page.events, systems=upstream(ctx.depends_on, incident.systems), campaigns=campaigns
+        ):
+            store.add_entry(
+                incident.id,
+                at=event.occurred_at,
+                kind=EntryKind.CHANGE,
+                actor=event.actor,
+                text=describe(event),
+                data={"event": event.id, "kind": event.kind, "subject": event.subject},
+            )
+
+    @classmethod
+    def _plain_changes(
+        cls, incident: Incident, request: UpdateRequest, now: datetime
+    ) -> tuple[dict[str, Any], list[tuple[EntryKind, str]]]:
+        """The fields `request` changes other than severity, with an entry for each."""
+        changes: dict[str, Any] = {}
+        texts: list[str] = []
+        kinds: list[EntryKind] = []
+        for name in ("title", "summary", "type", "signal", "traffic_share", "systems"):
+            value = getattr(request, name)
+            if value is not None and value != getattr(incident, name):
+                changes[name] = value
+                texts.append(f"{name}: {getattr(incident, name)} → {value}")
+                kinds.append(EntryKind.NOTE)
+        if request.started_at is not None and request.started_at != incident.started_at:
+            if request.started_at > incident.detected_at:
+                raise UsageError(
+                    "the impact cannot start after the incident was detected",
+                    hint=f"give a time before {incident.detected_at.isoformat()}",
+                )
+            changes["started_at"] = request.started_at
+            texts.append(f"impact started at {request.started_at.isoformat()}")
+            kinds.append(EntryKind.NOTE)
+        roles = incident.roles
+        for role in ("commander", "scribe", "liaison"):
+            person = getattr(request, role)
+            if person is not None and person != getattr(roles, role):
+                roles = roles.model_copy(update={role: person})
+                texts.append(f"{role}: {person}")
+                kinds.append(EntryKind.ROLE)
+        new_people = [p for p in request.add_participants if p not in roles.participants]
+        if new_people:
+            roles = roles.model_copy(update={"participants": (*roles.participants, *new_people)})
+            texts.append(f"joined: {', '.join(new_people)}")
+            kinds.append(EntryKind.ROLE)
+        if roles != incident.roles:
+            changes["roles"] = roles
+        if request.status is not None and request.status is not incident.status:
+            changes.update(cls._status_fields(incident, request.status, now))
+            texts.append(f"status: {incident.status} → {request.status}")
+            kinds.append(EntryKind.STATUS)
+        if request.priority is not None and request.priority is not incident.priority:
+            changes.update(priority=request.priority, priority_manual=True)
+            texts.append(f"priority: {incident.priority} → {request.priority}")
+            kinds.append(EntryKind.PRIORITY)
+        return changes, list(zip(kinds, texts, strict=True))
+
+    @staticmethod
+    def _status_fields(incident: Incident, status: Status, now: datetime) -> dict[str, Any]:
+        if not can_move(incident.status, status):
+            raise UsageError(
+                f"{incident.ref} cannot go from {incident.status} to {status}",
+                hint="statuses move forward: triage → active → mitigated → resolved → "
+                "postmortem_done; a mitigated or resolved incident can reopen as active",
+            )
+        fields: dict[str, Any] = {"status": status}
+        if status is Status.ACTIVE:
+            fields.update(mitigated_at=None, resolved_at=None, postmortem_at=None)
+        if status is Status.MITIGATED:
+            fields["mitigated_at"] = now
+        if status is Status.RESOLVED:
+            fields["resolved_at"] = now
+            fields["mitigated_at"] = incident.mitigated_at or now
+        if status is Status.POSTMORTEM_DONE:
+            fields["postmortem_at"] = now
+            fields["resolved_at"] = incident.resolved_at or now
+            fields["mitigated_at"] = incident.mitigated_at or now
+        return fields
+
+    @staticmethod
+    def _event_kind(before: Incident, after: Incident) -> str:
+        if after.status is not before.status:
+            if after.status is Status.RESOLVED:
+                return "incident.resolved"
+            if after.status is Status.MITIGATED:
+                return "incident.mitigated"
+            return "incident.status_changed"
+        if after.severity is not before.severity:
+            return "incident.severity_changed"
+        return "incident.updated"
+
+    def _event(
+        self,
+        session: Session,
+        incident: Incident,
+        kind: str,
+        at: datetime,
+        payload: dict[str, Any],
+    ) -> None:
+        SqlTimeline(session).append(
+            NewEvent(
+                occurred_at=at,
+                actor=self.actor,
+                kind=kind,
+                subject=f"incident/{incident.id}",
+                system=incident.systems[0],
+                payload={"incident": incident.id, "systems": list(incident.systems), **payload},
+            )
+        )
+
+
+class RemoteIncidents:
+    def __init__(self, http: HttpTransport) -> None:
+        self.http = http
+
+    def open(self, request: OpenRequest) -> IncidentView:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return self.http.request("POST", "/api/v1/incidents", IncidentView, json=body)
+
+    def list_incidents(self, *, all: bool = False, system: str | None = None) -> list[Incident]:
+        params: dict[str, Any] = {"all": all}
+        if system is not None:
+            params["system"] = system
+        return self.http.request("GET", "/api/v1/incidents", list[Incident], params=params)
+
+    def show(self, incident_id: int) -> IncidentView:
+        return self.http.request("GET", f"/api/v1/incidents/{incident_id}", IncidentView)
+
+    def update(self, incident_id: int, request: UpdateRequest) -> IncidentView:
+        body = request.model_dump(mode="json", exclude_defaults=True)
+        return self.http.request(
+            "PATCH", f"/api/v1/incidents/{incident_id}", IncidentView, json=body
+        )
+
+    def add_task(self, incident_id: int, request: TaskRequest) -> Task:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return self.http.request("POST", f"/api/v1/incidents/{incident_id}/tasks", Task, json=body)
+
+    def set_task(self, incident_id: int, task_id: int, *, done: bool) -> Task:
+        return self.http.request(
+            "PATCH",
+            f"/api/v1/incidents/{incident_id}/tasks/{task_id}",
+            Task,
+            json={"done": done},
+        )
+
+    def add_entry(self, incident_id: int, request: EntryRequest) -> IncidentView:
+        body = request.model_dump(mode="json")
+        return self.http.request(
+            "POST", f"/api/v1/incidents/{incident_id}/entries", IncidentView, json=body
+        )
+
+    def pin(self, incident_id: int, entry_id: int, *, pinned: bool) -> IncidentView:
+        return self.http.request(
+            "PATCH",
+            f"/api/v1/incidents/{incident_id}/entries/{entry_id}",
+            IncidentView,
+            json={"pinned": pinned},
+        )
