@@ -11,8 +11,10 @@ STATE="$EXAMPLE/.launchdeck"
 SCRATCH=$(mktemp -d)
 SERVER_PID=""
 PROM_PID=""
+HOOKS_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [ -n "$HOOKS_PID" ] && kill "$HOOKS_PID" 2>/dev/null && wait "$HOOKS_PID" 2>/dev/null
   [ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
   rm -rf "$SCRATCH"
 }
@@ -23,6 +25,9 @@ export LAUNCHDECK_WORKSPACE="$EXAMPLE"
 export LAUNCHDECK_DATABASE_URL="sqlite:///$STATE/state.db"
 export LAUNCHDECK_ACTOR="demo@northwind"
 unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
+# The story happens around Black Friday 2026 whatever today is: LAUNCHDECK_NOW pins the clock of
+# every command (and what they record) to the instant the chapter is set at.
+export LAUNCHDECK_NOW=2026-11-26T14:00:00Z   # the day before Black Friday
 
 bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'
 chapter() { printf '\n%s━━ %s%s\n' "$bold" "$*" "$off"; }
@@ -38,6 +43,15 @@ run_expect() {
 }
 
 rm -rf "$STATE"   # every demo starts from an empty store
+
+# Slack and Teams stand-ins: the workspace routes notifications to webhook URLs it names only by
+# environment variable (they are secrets); here they point at a local receiver.
+free_port() { "$PWD/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+HOOKS_PORT=$(free_port)
+"$PWD/.venv/bin/python" scripts/demo_receiver.py "$HOOKS_PORT" "$SCRATCH/hooks.jsonl" &
+HOOKS_PID=$!
+export NORTHWIND_SLACK_PAYMENTS_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/slack/payments-oncall"
+export NORTHWIND_TEAMS_MARKETING_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/teams/marketing-updates"
 
 chapter "1. The workspace is code"
 say "Northwind's martech team declares 8 systems, staging + production and its Black Friday /"
@@ -95,6 +109,7 @@ say "in their own calendar app. Blocked checks are on the timeline:"
 run "$LD" timeline --kind gate --limit 3
 
 chapter "6. Error budgets: checkout-api's SLO burns on Black Friday"
+export LAUNCHDECK_NOW=2026-11-27T09:00:00Z   # 4 AM in New York on Black Friday
 say "checkout-api's availability SLO is OpenSLO v1 (slos/checkout-api.yaml): 99.9 % of requests"
 say "over a rolling 28 days, held to 99.95 % while Black Friday runs (campaigns[].slo_objectives)."
 run "$LD" slo validate "$EXAMPLE/slos/checkout-api.yaml"
@@ -104,13 +119,14 @@ run_expect 1 "$LD" slo validate "$SCRATCH/checkout-api.yaml"
 run "$LD" slo list
 bash scripts/ensure-prometheus.sh
 SLO_AT="2026-11-27T08:00:00Z"   # 3 AM in New York on Black Friday (fixed: the same story every day)
-say "A real Prometheus serves four weeks of checkout traffic up to $SLO_AT (written with promtool):"
+say "A real Prometheus serves four weeks of checkout traffic through Black Friday (written with"
+say "promtool); the chapter looks at it as of $SLO_AT."
 say "Black Friday quadruples traffic from midnight New York time; at 01:30 the payment provider fails"
 say "25 % of requests for 45 minutes, and 1 % keep failing after it."
-"$PWD/.venv/bin/python" scripts/demo_traffic.py "$SLO_AT" "$SCRATCH/traffic.om"
+"$PWD/.venv/bin/python" scripts/demo_traffic.py 2026-11-27T16:30:00Z "$SCRATCH/traffic.om"
 promtool tsdb create-blocks-from openmetrics --quiet --max-block-duration=744h \
   "$SCRATCH/traffic.om" "$SCRATCH/prometheus" >/dev/null
-PROM_PORT=$("$PWD/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PROM_PORT=$(free_port)
 printf 'global:\n  scrape_interval: 1m\n' >"$SCRATCH/prometheus.yml"
 prometheus --config.file="$SCRATCH/prometheus.yml" --storage.tsdb.path="$SCRATCH/prometheus" \
   --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$PROM_PORT" \
@@ -132,12 +148,48 @@ run_expect 3 "$LD" gate check checkout-api --change-type feature --at "$SLO_AT"
 say "A hotfix is what both allow:"
 run "$LD" gate check checkout-api --change-type hotfix --at "$SLO_AT"
 
-chapter "7. The API: scoped tokens, remote mode for CI runners"
+chapter "7. Incidents: a Black Friday outage, sized by the revenue it puts at risk"
+: >"$SCRATCH/hooks.jsonl"
+say "Black Friday, 10:04 in New York (15:04 UTC): CI deploys checkout-api v2.4.0 and records it:"
+export LAUNCHDECK_NOW=2026-11-27T15:04:00Z
+run "$LD" record deploy checkout-api --env production --version v2.4.0 --note "retry card authorisations"
+say "At 10:12 card payments fail with 502s (since 10:06). The on-call engineer opens an incident;"
+say "launchdeck sizes it by the live campaigns checkout-api reaches and the revenue at risk, and"
+say "pre-fills its timeline with what changed on checkout-api and its dependencies just before:"
+export LAUNCHDECK_NOW=2026-11-27T15:12:00Z
+run "$LD" incident open "Card payments fail with 502 at checkout" --system checkout-api \
+  --started 2026-11-27T15:06:00Z --type bad-deploy --commander @maria
+say "The same outage in a quiet week would be SEV3 (no campaign live; checkout-api is tier 1)."
+say "While the SEV1 is open, the gate holds every change to checkout-api that is not remediation:"
+run_expect 3 "$LD" gate check checkout-api --change-type feature
+say "The runbooks attached to checkout-api and bad deploys, and a dry run of the rollback one"
+say "(each step is recorded on the incident's timeline):"
+run "$LD" runbook list --incident INC-1
+run "$LD" runbook run deployment-rollback --incident INC-1 --dry-run
+say "The team rolls back with its deploy tool; checkout recovers; the incident is mitigated, a"
+say "follow-up is tracked, and it is resolved:"
+LAUNCHDECK_NOW=2026-11-27T15:29:00Z run "$LD" record deploy checkout-api --env production --version v2.3.9 --note "rollback of v2.4.0"
+LAUNCHDECK_NOW=2026-11-27T15:31:00Z run "$LD" incident update INC-1 --status mitigated --scribe @lee --liaison @dana-growth --note "rolled back to v2.3.9; 502s back to baseline" >/dev/null
+LAUNCHDECK_NOW=2026-11-27T15:33:00Z run "$LD" incident task INC-1 "Canary checkout releases during campaigns" --owner @payments --action prevent --due 2026-12-11T00:00:00Z
+LAUNCHDECK_NOW=2026-11-27T16:05:00Z run "$LD" incident resolve INC-1 --note "v2.4.0 retry storm fixed upstream" >/dev/null
+export LAUNCHDECK_NOW=2026-11-27T16:10:00Z
+run "$LD" incident show INC-1
+run "$LD" incident list --all
+say "A blameless postmortem draft (Google SRE's template), filled from the incident, its timeline,"
+say "the campaigns and the SLO's error budget; what a person must write is marked TODO(author):"
+run "$LD" postmortem draft INC-1 --out "$STATE/postmortem-INC-1.md"
+sed -n '1,/^## Root causes/p' "$STATE/postmortem-INC-1.md" | head -40
+say "Slack (the payments on-call) and Teams (marketing, in plain language) were told:"
+"$PWD/.venv/bin/python" scripts/demo_receiver.py --show "$SCRATCH/hooks.jsonl"
+kill "$HOOKS_PID"; wait "$HOOKS_PID" 2>/dev/null || true; HOOKS_PID=""
+unset LAUNCHDECK_NOW NORTHWIND_SLACK_PAYMENTS_WEBHOOK NORTHWIND_TEAMS_MARKETING_WEBHOOK
+
+chapter "8. The API: scoped tokens, remote mode for CI runners"
 printf '%s$ %s%s\n' "$bold" "launchdeck token create --name release-bot --scope admin --expires-in 1d" "$off"
 "$LD" token create --name release-bot --scope admin --expires-in 1d >"$SCRATCH/admin.token"
 say "(the token went to stdout once, into a file for the demo; only its hash is stored)"
 READ_TOKEN=$("$LD" token create --name dashboard --scope read --json | "$PWD/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-PORT=$("$PWD/.venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 "$LD" serve --port "$PORT" >"$SCRATCH/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
@@ -164,13 +216,17 @@ kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null || true; PROM_PID=""
 chapter "What to look at next"
 cat <<EOT
   The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics; the burn-down
-  chart at $STATE/checkout-api-burn-down.svg and the Prometheus rules at $STATE/slo-rules.yaml.
+  chart at $STATE/checkout-api-burn-down.svg, the Prometheus rules at $STATE/slo-rules.yaml and
+  the postmortem draft at $STATE/postmortem-INC-1.md.
   Try:
     .venv/bin/launchdeck -w examples/black-friday timeline            # who changed what, when
     .venv/bin/launchdeck -w examples/black-friday gate check cms      # may I deploy now?
     .venv/bin/launchdeck -w examples/black-friday calendar            # campaigns and freezes ahead
     .venv/bin/launchdeck -w examples/black-friday slo list            # SLOs and protected windows
+    .venv/bin/launchdeck -w examples/black-friday incident list --all # incidents, MTTD and MTTR
+    .venv/bin/launchdeck -w examples/black-friday runbook show database-failover
     .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
     .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
-  Docs: README.md, docs/guide.md, docs/slo.md, docs/architecture.md
+  Docs: README.md, docs/guide.md, docs/slo.md, docs/incidents.md, docs/notifications.md,
+        docs/architecture.md
 EOT

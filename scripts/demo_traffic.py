@@ -1,10 +1,12 @@
 """Synthetic checkout-api traffic for the demo's SLO chapter, as OpenMetrics for `promtool`.
 
 Four weeks of `http_requests_total{service="checkout-api",code=...}` counters at one sample a
-minute up to the demo instant: a daily rhythm with a 0.04 % error floor, then Black Friday
+minute up to the given instant: a daily rhythm with a 0.04 % error floor, then Black Friday
 (from midnight New York) at four times the traffic, a payment-provider outage at 25 % errors
-for 45 minutes and a tail of 1 % errors after it. `promtool tsdb create-blocks-from
-openmetrics` turns the file into TSDB blocks a real Prometheus serves.
+for 45 minutes and a tail of 1 % errors after it, and at 10:06 New York time the bad deploy of
+the incident chapter: 60 % of card payments fail until its rollback at 10:29.
+`promtool tsdb create-blocks-from openmetrics` turns the file into TSDB blocks a real
+Prometheus serves.
 
     python scripts/demo_traffic.py 2026-11-27T08:00:00Z out.om
 """
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 BLACK_FRIDAY = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)  # 00:00 in New York
 OUTAGE = (datetime(2026, 11, 27, 6, 30, tzinfo=UTC), timedelta(minutes=45))
+BAD_DEPLOY = (datetime(2026, 11, 27, 15, 6, tzinfo=UTC), timedelta(minutes=23))
 HISTORY = timedelta(days=29)
 
 
@@ -28,8 +31,11 @@ def per_minute(at: datetime) -> tuple[float, float]:
     if at >= BLACK_FRIDAY:
         requests *= 4
         start, length = OUTAGE
+        deploy, broken = BAD_DEPLOY
         if start <= at < start + length:
             errors = 0.25
+        elif deploy <= at < deploy + broken:
+            errors = 0.60
         elif start + length <= at:
             errors = 0.01
     return requests, errors

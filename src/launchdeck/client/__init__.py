@@ -7,6 +7,8 @@ adds its service pair (local + remote) here and gets remote mode for every comma
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,8 +28,27 @@ __all__ = ["Client", "open_client", "utc_now"]
 
 
 def utc_now() -> datetime:
-    """The wall clock, as an aware UTC instant. Only composition roots call it."""
-    return datetime.now(UTC)
+    """The wall clock, as an aware UTC instant; or the instant LAUNCHDECK_NOW pins, so that a
+    demo or a replay of a past day records what it does at that time. Only composition roots
+    and option parsing call it."""
+    pinned = os.environ.get("LAUNCHDECK_NOW")
+    return _pinned(pinned) if pinned else datetime.now(UTC)
+
+
+@functools.cache
+def _pinned(text: str) -> datetime:
+    from launchdeck.errors import UsageError
+
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise UsageError(
+            f"LAUNCHDECK_NOW={text!r} is not an ISO 8601 instant with a zone",
+            hint="e.g. LAUNCHDECK_NOW=2026-11-27T15:12:00Z, or unset it for the wall clock",
+        )
+    return value.astimezone(UTC)
 
 
 @dataclass

@@ -80,10 +80,11 @@ def override(
 ) -> None:
     """Except a system from freezes and error-budget blocks for a while (admin; time-boxed)."""
     from launchdeck.cli.render import console, emit_json, fmt_time
+    from launchdeck.client import utc_now
     from launchdeck.durations import until_instant
 
     created = app_context(ctx).client.gate.add_override(
-        system, until=until_instant(until), reason=reason, environment=env
+        system, until=until_instant(until, now=utc_now()), reason=reason, environment=env
     )
     if as_json:
         emit_json(created)

@@ -22,7 +22,7 @@ from launchdeck.workspace.model import ResourceKind
 __all__ = ["CHECK", "OpenIncidentCheck"]
 
 CHECK = "open_incident"
-_AROUND = timedelta(days=400)
+_TICK = timedelta(microseconds=1)
 
 
 class OpenIncidentCheck:
@@ -40,13 +40,13 @@ class OpenIncidentCheck:
                 for i in SqlIncidentStore(session).open_incidents()
                 if request.system in i.systems and i.detected_at <= at
             ]
-            ctx = impact_context(session, start=at - _AROUND, end=at + _AROUND)
-        if not incidents:
-            return CheckResult(
-                check=CHECK,
-                outcome=CheckOutcome.PASS,
-                summary=f"no open incident on {request.system}",
-            )
+            if not incidents:
+                return CheckResult(
+                    check=CHECK,
+                    outcome=CheckOutcome.PASS,
+                    summary=f"no open incident on {request.system}",
+                )
+            ctx = impact_context(session, start=at, end=at + _TICK)
         severities = {i.id: self._severity(i, ctx, at) for i in incidents}
         worst = min(incidents, key=lambda i: (severities[i.id].rank, i.id))
         severity = severities[worst.id]

@@ -247,6 +247,7 @@ def task(
 ) -> None:
     """Add a task (or an action item), or mark one done."""
     from launchdeck.cli.render import console, emit_json
+    from launchdeck.client import utc_now
     from launchdeck.durations import until_instant
     from launchdeck.errors import UsageError
     from launchdeck.incidents.model import TaskKind, TaskRequest
@@ -259,7 +260,7 @@ def task(
             TaskRequest,
             title=title,
             owner=owner,
-            due_at=until_instant(due) if due else None,
+            due_at=until_instant(due, now=utc_now()) if due else None,
             kind=TaskKind.ACTION_ITEM if action else TaskKind.TASK,
             action_type=action,
         )

@@ -62,7 +62,8 @@ __all__ = [
     "impact_inputs",
 ]
 
-_LOOKAROUND = timedelta(days=400)
+_TICK = timedelta(microseconds=1)
+"""Campaigns overlapping [start, end + _TICK) include those live at `end` itself."""
 
 
 class AlertsResult(BaseModel):
@@ -71,9 +72,6 @@ class AlertsResult(BaseModel):
     incidents: list[int]
     """Incidents opened or added to."""
     skipped: list[str]
-
-
-"""How far around an incident campaigns are read (as the SLO service does)."""
 
 
 class IncidentApi(Protocol):
@@ -111,7 +109,9 @@ class ImpactContext:
 
 
 def impact_context(session: Session, *, start: datetime, end: datetime) -> ImpactContext:
-    """The policy, graph, tiers and the campaigns overlapping [start, end), in one session."""
+    """The policy, graph, tiers and the campaigns overlapping [start, end), in one session:
+    every campaign live at some instant in it, which is all `assess` and `severity_changes`
+    over that range look at."""
     state = SqlStateStore(session)
     settings = state.settings()
     systems = state.list(ResourceKind.SYSTEM)
@@ -231,7 +231,7 @@ class IncidentService:
                     )
                     uow.commit()
                     return self._view(existing.id)
-            ctx = impact_context(session, start=started - _LOOKAROUND, end=now + _LOOKAROUND)
+            ctx = impact_context(session, start=detected, end=now + _TICK)
             first = assess(ctx.policy, impact_inputs(request, ctx), ctx.occurrences, at=detected)
             changes = severity_changes(
                 ctx.policy,
@@ -324,7 +324,7 @@ class IncidentService:
             if any(k in changes for k in ("signal", "traffic_share", "systems")) or (
                 request.auto_severity and incident.severity_manual
             ):
-                ctx = impact_context(session, start=now - _LOOKAROUND, end=now + _LOOKAROUND)
+                ctx = impact_context(session, start=now, end=now + _TICK)
                 fresh = assess(ctx.policy, impact_inputs(incident, ctx), ctx.occurrences, at=now)
                 incident = incident.model_copy(update={"assessment": fresh, "assessed_at": now})
                 if request.auto_severity and incident.severity_manual:
@@ -543,9 +543,7 @@ class IncidentService:
         now = self.clock()
         if not incident.open or now <= incident.assessed_at:
             return incident, []
-        ctx = impact_context(
-            session, start=incident.assessed_at - _LOOKAROUND, end=now + _LOOKAROUND
-        )
+        ctx = impact_context(session, start=incident.assessed_at, end=now + _TICK)
         changes = severity_changes(
             ctx.policy,
             impact_inputs(incident, ctx),
