@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from launchdeck.calendar.model import Occurrence
 from launchdeck.client.http import HttpTransport
-from launchdeck.errors import NotFound, UsageError
+from launchdeck.errors import Conflict, NotFound, UsageError
 from launchdeck.incidents.alerts import AlertmanagerWebhook, open_request
 from launchdeck.incidents.changes import describe, suspects, upstream
 from launchdeck.incidents.model import (
@@ -62,6 +62,7 @@ __all__ = [
     "impact_inputs",
 ]
 
+_T = TypeVar("_T")
 _TICK = timedelta(microseconds=1)
 """Campaigns overlapping [start, end + _TICK) include those live at `end` itself."""
 
@@ -156,6 +157,15 @@ def _explain(assessment: Assessment) -> str:
     return f"{assessment.severity} because {assessment.rule}. " + "; ".join(assessment.reasons)
 
 
+def _settled(read: Callable[[], _T]) -> _T:
+    """`read`, again if a concurrent reader brought the same incident up to date first: a read
+    never fails because two readers replayed the same campaign boundary."""
+    try:
+        return read()
+    except Conflict:
+        return read()
+
+
 class IncidentService:
     def __init__(
         self,
@@ -175,6 +185,13 @@ class IncidentService:
     def list_incidents(self, *, all: bool = False, system: str | None = None) -> list[Incident]:
         """Open incidents (or every incident), newest detection first, severity brought up to
         date."""
+        found, news = _settled(lambda: self._list(all=all, system=system))
+        self._tell(news)
+        return found
+
+    def _list(
+        self, *, all: bool, system: str | None
+    ) -> tuple[list[Incident], list[tuple[str, IncidentView]]]:
         news: list[tuple[str, IncidentView]] = []
         with self.db.unit_of_work() as uow:
             store = SqlIncidentStore(uow.session)
@@ -189,18 +206,20 @@ class IncidentService:
                 refreshed.append(incident)
                 news += changed
             uow.commit()
-        self._tell(news)
-        return refreshed
+        return refreshed, news
 
     def show(self, incident_id: int) -> IncidentView:
-        news: list[tuple[str, IncidentView]] = []
+        result, news = _settled(lambda: self._show(incident_id))
+        self._tell(news)
+        return result
+
+    def _show(self, incident_id: int) -> tuple[IncidentView, list[tuple[str, IncidentView]]]:
         with self.db.unit_of_work() as uow:
             store = SqlIncidentStore(uow.session)
             incident, news = self._refresh(uow.session, store.get(incident_id, lock=True))
             result = view(incident, store.entries(incident_id), store.tasks(incident_id))
             uow.commit()
-        self._tell(news)
-        return result
+        return result, news
 
     # -- writes ------------------------------------------------------------------------------
 
