@@ -507,7 +507,9 @@ class IncidentService:
                 continue
             if alert.status == "resolved":
                 noted = self._alert_resolved(request, now)
-                if noted is not None:
+                if noted is None:
+                    skipped.append(f"{name}: resolved, and no open incident belongs to it")
+                else:
                     opened.append(noted)
                 continue
             if request.detected_at is not None and request.detected_at > now:

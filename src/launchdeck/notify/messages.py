@@ -83,7 +83,7 @@ def incident_messages(
             engineers.model_copy(
                 update={
                     "audience": Audience.CAMPAIGN_OWNERS,
-                    "title": f"{names}: {inc.title}",
+                    "title": inc.title,
                     "summary": plain,
                     "owners": owners,
                     "facts": (

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from launchdeck.gate.model import Verdict
@@ -47,6 +48,24 @@ class Notifications:
         self.backoff_s = backoff_s
 
     def send(self, message: Message, *, incident_id: int | None = None) -> tuple[Delivery, ...]:
+        """Send `message` where it is routed and record the outcome; never raises."""
+        return self.send_all([message], incident_id=incident_id)[0]
+
+    def send_all(
+        self, messages: Sequence[Message], *, incident_id: int | None = None
+    ) -> list[tuple[Delivery, ...]]:
+        """Send side by side (a hanging channel delays the action by one message's bound, not
+        by each), then record in the messages' order."""
+        with ThreadPoolExecutor(max_workers=max(1, len(messages))) as pool:
+            sent = list(pool.map(self._deliver, messages))
+        for message, deliveries in zip(messages, sent, strict=True):
+            try:
+                self._record(message, deliveries, incident_id)
+            except Exception:
+                _log.exception("the outcome of notification %s was not recorded", message.kind)
+        return sent
+
+    def _deliver(self, message: Message) -> tuple[Delivery, ...]:
         try:
             with self.db.read() as session:
                 settings = SqlStateStore(session).settings()
@@ -55,7 +74,7 @@ class Notifications:
                 return ()
             from launchdeck.notify.sender import Dispatcher
 
-            deliveries = Dispatcher(
+            return Dispatcher(
                 spec,
                 environ=self.environ,
                 timeout_s=self.timeout_s,
@@ -63,11 +82,9 @@ class Notifications:
                 backoff_s=self.backoff_s,
                 clock=self.clock,
             ).dispatch(message)
-            self._record(message, deliveries, incident_id)
         except Exception:
-            _log.exception("notification of %s could not be sent or recorded", message.kind)
+            _log.exception("notification of %s could not be sent", message.kind)
             return ()
-        return deliveries
 
     def _record(
         self, message: Message, deliveries: Sequence[Delivery], incident_id: int | None
@@ -116,8 +133,7 @@ class Notifications:
     def incident_changed(
         self, kind: str, view: IncidentView, campaigns: Sequence[Campaign]
     ) -> None:
-        for message in incident_messages(kind, view, campaigns):
-            self.send(message, incident_id=view.incident.id)
+        self.send_all(incident_messages(kind, view, campaigns), incident_id=view.incident.id)
 
     def gate_blocked(self, verdict: Verdict) -> None:
         self.send(gate_blocked(verdict))
