@@ -171,10 +171,12 @@ def running_prometheus(
     rule_files: Sequence[Path] = (),
     data_dir: Path | None = None,
     scrape_interval: timedelta = timedelta(seconds=1),
+    alertmanagers: Sequence[str] = (),
 ) -> Iterator[PrometheusServer]:
     """Start Prometheus in `workdir`, scraping `targets` (host:port) and loading `rule_files`.
 
     `data_dir` may hold blocks written by `backfill`; it is the TSDB path (default workdir/data).
+    Firing alerts go to `alertmanagers` (host:port), if any.
     Stops the server (terminate, then kill) on exit.
     """
     prometheus, _ = prometheus_binaries()
@@ -182,7 +184,7 @@ def running_prometheus(
     data_dir = data_dir or workdir / "data"
     interval = f"{int(scrape_interval.total_seconds() * 1000)}ms"
     config_file = workdir / "prometheus.yml"
-    config_file.write_text(_config(targets, rule_files, interval))
+    config_file.write_text(_config(targets, rule_files, interval, alertmanagers))
     log_file = workdir / "prometheus.log"
     for attempt in range(3):
         port = free_port()
@@ -306,7 +308,12 @@ def _openmetrics(series: Mapping[str, Samples]) -> str:
     return "\n".join(line for lines in families.values() for line in lines) + "\n# EOF\n"
 
 
-def _config(targets: Sequence[str], rule_files: Sequence[Path], interval: str) -> str:
+def _config(
+    targets: Sequence[str],
+    rule_files: Sequence[Path],
+    interval: str,
+    alertmanagers: Sequence[str] = (),
+) -> str:
     lines = [
         "global:",
         f"  scrape_interval: {interval}",
@@ -319,6 +326,9 @@ def _config(targets: Sequence[str], rule_files: Sequence[Path], interval: str) -
     if targets:
         lines += ["scrape_configs:", "  - job_name: exporter", "    static_configs:"]
         lines.append(f"      - targets: [{', '.join(repr(t) for t in targets)}]")
+    if alertmanagers:
+        lines += ["alerting:", "  alertmanagers:", "    - static_configs:"]
+        lines.append(f"        - targets: [{', '.join(repr(t) for t in alertmanagers)}]")
     return "\n".join(lines) + "\n"
 
 

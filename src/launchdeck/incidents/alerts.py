@@ -55,9 +55,11 @@ def system_of(alert: Alert) -> str | None:
 
 
 def dedupe_key(alert: Alert) -> str:
+    """One key per SLO and system: its fast and slow page tiers are one incident, not two.
+    An alert that names no SLO is keyed by its name."""
     labels = alert.labels
-    parts = [labels.get("alertname", "alert"), system_of(alert) or "", labels.get("sloth_slo", "")]
-    return "alert:" + ":".join(parts)
+    what = labels.get("sloth_id") or labels.get("sloth_slo") or labels.get("alertname", "alert")
+    return f"alert:{system_of(alert) or ''}:{what}"
 
 
 def open_request(alert: Alert) -> OpenRequest | None:

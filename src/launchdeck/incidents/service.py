@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from launchdeck.calendar.model import Occurrence
@@ -48,6 +49,7 @@ from launchdeck.incidents.severity import (
 )
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.calendar import SqlCalendarStore
+from launchdeck.store.db import is_lock_conflict
 from launchdeck.store.incidents import SqlIncidentStore
 from launchdeck.timeline.model import NewEvent, TimelineQuery
 from launchdeck.workspace.model import Campaign, ResourceKind
@@ -233,6 +235,24 @@ class IncidentService:
                 "an incident starts before (or when) it is detected, and is detected by now",
                 hint="check --started and --detected",
             )
+        try:
+            incident_id, opened = self._open(request, now=now, detected=detected, started=started)
+        except (IntegrityError, OperationalError, Conflict) as exc:
+            # Two deliveries of one alert at once: the database let one open it (a unique index
+            # on open dedupe keys); the other now finds it and adds an entry instead.
+            racing = not isinstance(exc, OperationalError) or is_lock_conflict(exc)
+            if request.dedupe_key is None or not racing:
+                raise
+            incident_id, opened = self._open(request, now=now, detected=detected, started=started)
+        result = self._view(incident_id)
+        if opened:
+            self._tell([("incident.opened", result)])
+        return result
+
+    def _open(
+        self, request: OpenRequest, *, now: datetime, detected: datetime, started: datetime
+    ) -> tuple[int, bool]:
+        """(the incident's id, whether it is new)."""
         with self.db.unit_of_work() as uow:
             session = uow.session
             store = SqlIncidentStore(session)
@@ -249,7 +269,7 @@ class IncidentService:
                         data={"source": str(request.source), "dedupe_key": request.dedupe_key},
                     )
                     uow.commit()
-                    return self._view(existing.id)
+                    return existing.id, False
             ctx = impact_context(session, start=detected, end=now + _TICK)
             first = assess(ctx.policy, impact_inputs(request, ctx), ctx.occurrences, at=detected)
             changes = severity_changes(
@@ -322,9 +342,7 @@ class IncidentService:
                 },
             )
             uow.commit()
-        result = self._view(incident.id)
-        self._tell([("incident.opened", result)])
-        return result
+        return incident.id, True
 
     def update(self, incident_id: int, request: UpdateRequest) -> IncidentView:
         now = self.clock()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -215,10 +216,24 @@ class OverrideRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+OPEN_DEDUPE = "dedupe_key IS NOT NULL AND status IN ('triage', 'active', 'mitigated')"
+
+
 class IncidentRow(Base):
     """An incident; its entries and tasks hang off it. `version` is the optimistic lock."""
 
     __tablename__ = "incidents"
+    __table_args__ = (
+        # One open incident per dedupe key, whoever opens it at the same time (Alertmanager in
+        # a high-availability pair delivers a notification twice).
+        Index(
+            "ux_incidents_open_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            sqlite_where=text(OPEN_DEDUPE),
+            postgresql_where=text(OPEN_DEDUPE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -234,7 +249,7 @@ class IncidentRow(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     roles: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     source: Mapped[str] = mapped_column(String(20))
-    dedupe_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)

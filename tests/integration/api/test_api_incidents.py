@@ -42,7 +42,7 @@ STATUS_HINT = (
 )
 PAGE = "CheckoutApiAvailabilityBurnRatePageFast"
 PAGE_TITLE = "Checkout API availability: error budget burning 13.44x too fast"
-PAGE_DEDUPE_KEY = f"alert:{PAGE}:checkout-api:checkout-api-availability"
+PAGE_DEDUPE_KEY = "alert:checkout-api:checkout-api-availability"
 
 
 @pytest.fixture(autouse=True)

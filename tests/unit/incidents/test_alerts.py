@@ -62,7 +62,7 @@ def test_a_firing_page_asks_for_a_degradation_incident_on_its_system() -> None:
         IncidentSource.BURN_ALERT,
     )
     assert (request.started_at, request.detected_at) == (FIRED, FIRED)
-    assert request.dedupe_key == f"alert:{NAME}:checkout-api:checkout-api-availability"
+    assert request.dedupe_key == "alert:checkout-api:checkout-api-checkout-api-availability"
     assert request.severity is None  # the calendar decides
 
 
@@ -96,18 +96,21 @@ def test_a_system_label_wins_over_sloth_service() -> None:
     request = open_request(alert)
 
     assert request is not None and request.systems == ("landing-pages",)
-    assert dedupe_key(alert) == f"alert:{NAME}:landing-pages:checkout-api-availability"
+    assert dedupe_key(alert) == "alert:landing-pages:checkout-api-checkout-api-availability"
 
 
-def test_re_fires_of_one_alert_share_a_key_and_other_alerts_do_not() -> None:
+def test_re_fires_and_every_tier_of_one_slo_share_a_key_and_other_slos_do_not() -> None:
     first = an_alert(startsAt=FIRED, fingerprint="a1")
     again = an_alert(startsAt=datetime(2026, 11, 27, 16, tzinfo=UTC), fingerprint="a1")
-    ticket_tier = an_alert(labels={"alertname": "CheckoutApiAvailabilityBurnRateTicket"})
-    other_slo = an_alert(labels={"sloth_slo": "checkout-api-latency"})
+    slow_tier = an_alert(labels={"alertname": "CheckoutApiAvailabilityBurnRatePageSlow"})
+    other_slo = an_alert(
+        labels={"sloth_slo": "checkout-api-latency", "sloth_id": "checkout-api-latency"}
+    )
+    other_system = an_alert(labels={"system": "landing-pages"})
 
-    keys = [dedupe_key(a) for a in (first, again, ticket_tier, other_slo)]
+    keys = [dedupe_key(a) for a in (first, again, slow_tier, other_slo, other_system)]
 
-    assert keys[0] == keys[1]
+    assert keys[0] == keys[1] == keys[2]
     assert len(set(keys)) == 3
 
 
@@ -118,7 +121,7 @@ def test_an_alert_without_a_name_or_slo_still_has_a_key() -> None:
 
     request = open_request(alert)
 
-    assert dedupe_key(alert) == "alert:alert:cms:"
+    assert dedupe_key(alert) == "alert:cms:alert"
     assert request is not None and request.title == "burn-rate alert"
 
 

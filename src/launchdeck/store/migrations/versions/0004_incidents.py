@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from launchdeck.store.tables import EventId, Json, UtcDateTime
+from launchdeck.store.tables import OPEN_DEDUPE, EventId, Json, UtcDateTime
 
 revision = "0004"
 down_revision = "0003"
@@ -54,7 +54,14 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
     )
     op.create_index("ix_incidents_status", "incidents", ["status"])
-    op.create_index("ix_incidents_dedupe_key", "incidents", ["dedupe_key"])
+    op.create_index(
+        "ux_incidents_open_dedupe_key",
+        "incidents",
+        ["dedupe_key"],
+        unique=True,
+        sqlite_where=sa.text(OPEN_DEDUPE),
+        postgresql_where=sa.text(OPEN_DEDUPE),
+    )
     op.create_index("ix_incidents_detected_at", "incidents", ["detected_at"])
     op.create_table(
         "incident_entries",

@@ -1,10 +1,12 @@
-"""Readers of one incident at the same time, SQLite and PostgreSQL: each replays the campaign
-boundaries it missed, exactly one of them writes the change, and no read fails for it."""
+"""Races on incidents, SQLite and PostgreSQL. Readers of one incident at the same time each
+replay the campaign boundaries they missed: exactly one writes the change, and no read fails for
+it. Deliveries of one alert at the same time (an HA Alertmanager pair) open one incident."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from threading import Barrier
 from typing import Any
 
 from launchdeck.incidents.model import EntryKind, OpenRequest
@@ -44,3 +46,31 @@ def test_concurrent_readers_record_a_campaign_start_once_and_all_see_it(
     assert seen == [Severity.SEV1] * 8
     assert [(e.at, e.text.split(" as ")[0]) for e in changes] == [(BF_START, "SEV3 → SEV1")]
     assert [e.occurred_at for e in events] == [BF_START]
+
+
+def test_simultaneous_deliveries_of_one_alert_open_one_incident(
+    db: Database, clock: Any, example_spec: WorkspaceSpec
+) -> None:
+    clock.now = datetime(2026, 10, 1, tzinfo=UTC)
+    WorkspaceService(db, actor="alice", clock=clock).apply(example_spec)
+    clock.now = BF_AFTERNOON
+    service = IncidentService(db, actor="alertmanager", clock=clock)
+    request = OpenRequest(
+        title="Checkout burning its budget",
+        systems=("checkout-api",),
+        dedupe_key="alert:checkout-api:checkout-api-availability",
+    )
+    start = Barrier(6)
+
+    def deliver(_: int) -> int:
+        start.wait()
+        return service.open(request).incident.id
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(pool.map(deliver, range(6)))
+
+    everything = service.list_incidents(all=True)
+    (only,) = everything
+    alerts = [e for e in service.show(only.id).entries if e.kind is EntryKind.ALERT]
+    assert ids == [only.id] * 6
+    assert len(alerts) == 5
