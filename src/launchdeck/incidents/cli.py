@@ -270,7 +270,7 @@ def task(
     if as_json:
         emit_json(result)
     else:
-        console().print(f"task #{result.id} [{result.status}] {result.title}")
+        console().print(f"task #{result.id} ({result.status}) {result.title}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

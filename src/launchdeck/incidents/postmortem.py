@@ -160,6 +160,11 @@ def _unescape_cell(cell: str) -> str:
 # --- the draft --------------------------------------------------------------------------------
 
 
+def _done(entry: Entry) -> bool:
+    """Whether an entry records something that happened (a dry run of a runbook did not)."""
+    return entry.data.get("dry_run") is not True
+
+
 def draft(inputs: PostmortemInputs) -> Postmortem:
     """The postmortem draft: every section the record can fill, TODO markers for the rest."""
     view, todo, filled = _view(inputs)
@@ -296,7 +301,9 @@ def _view(inputs: PostmortemInputs) -> tuple[dict[str, object], dict[str, str], 
         "trigger": trigger,
         "source": f"{_SOURCES[inc.source]} (opened by {inc.opened_by})",
         "alerts": [e for e in entries if e.kind is EntryKind.ALERT],
-        "steps": [e for e in entries if e.kind in (EntryKind.RUNBOOK, EntryKind.STATUS)],
+        "steps": [
+            e for e in entries if e.kind in (EntryKind.RUNBOOK, EntryKind.STATUS) and _done(e)
+        ],
         "entries": entries,
         "actions": actions,
         "lessons": lessons,
@@ -369,7 +376,7 @@ def _lessons(inputs: PostmortemInputs, entries: Sequence[Entry]) -> dict[str, li
         well.append(f"Mitigated in {_Fmt.minutes(ttm)}.")
     elif ttm is not None and ttm >= SLOW_MITIGATION:
         wrong.append(f"Mitigation took {_Fmt.minutes(ttm)}.")
-    runbooks = [e.text for e in entries if e.kind is EntryKind.RUNBOOK]
+    runbooks = [e.text for e in entries if e.kind is EntryKind.RUNBOOK and _done(e)]
     if runbooks:
         well.append(f"A runbook was used: {runbooks[0]}")
     wrong += [

@@ -48,7 +48,8 @@ class ClientActions:
 
         raise NotFound(
             f"cannot turn {flag!r} off: the feature-flags capability is not installed yet",
-            hint="turn it off in the flag system you use today, then confirm this step by hand",
+            hint="turn it off in the flag system you use today; run the runbook again and "
+            "answer 's' (skip: done another way) at this step",
         )
 
     def rollback(self, *, system: str, environment: str, reason: str) -> str:
@@ -56,8 +57,9 @@ class ClientActions:
 
         raise NotFound(
             f"cannot roll {system} back: the release controller is not installed yet",
-            hint="roll back with your deploy tool, then record it: "
-            f"launchdeck record deploy {system} --env {environment} --note 'rollback'",
+            hint="roll back with your deploy tool and record it (launchdeck record deploy "
+            f"{system} --env {environment} --note 'rollback'); run the runbook again and answer "
+            "'s' at this step",
         )
 
     def shell(self, command: str, *, timeout_s: float) -> ShellResult:
@@ -206,11 +208,12 @@ def run(
     ] = False,
 ) -> None:
     """Run a runbook step by step: each executable step asks first; a dry run asks nothing."""
+
     from launchdeck.cli.render import console
     from launchdeck.client import utc_now
     from launchdeck.incidents.cli import parse_ref
     from launchdeck.incidents.model import EntryKind, EntryRequest
-    from launchdeck.incidents.runner import StepRecord
+    from launchdeck.incidents.runner import Answer, StepRecord
     from launchdeck.incidents.runner import run as run_book
 
     book = _find(ctx, name)
@@ -230,16 +233,23 @@ def run(
     mode = "dry run" if dry_run else "run"
     out.print(f"[bold]{book.title}[/] ({book.name}, {len(steps)} steps, {mode})")
 
-    def confirm(step: BoundStep) -> bool:
+    def confirm(step: BoundStep) -> Answer:
         out.print(f"\n[bold]{step.index}. {step.name}[/]")
         if step.instruction:
             out.print(step.instruction.strip())
         if step.action is not None:
             out.print(f"[cyan]will run:[/] {step.preview}")
         if yes:
-            return True
+            return Answer.YES
         question = "Run it?" if step.action is not None else "Done?"
-        return typer.confirm(question, default=False)
+        answers = {"y": Answer.YES, "s": Answer.SKIP, "n": Answer.NO}
+        while True:
+            reply = typer.prompt(
+                f"{question} y = yes, s = skip (done another way), n = stop here", default="n"
+            )
+            if reply.strip().lower()[:1] in answers:
+                return answers[reply.strip().lower()[:1]]
+            out.print("answer y, s or n")
 
     def record(item: StepRecord) -> None:
         colour = {"done": "green", "dry_run": "cyan", "skipped": "yellow"}.get(
@@ -257,6 +267,7 @@ def run(
                         "step": item.index,
                         "status": str(item.status),
                         "dry_run": dry_run,
+                        "detail": item.detail[-2000:],
                     },
                 ),
             )

@@ -7,6 +7,7 @@ renders; the wording a campaign owner reads is plain (no SEV, no MTTR in the fir
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from launchdeck.gate.model import Verdict
 from launchdeck.incidents.model import IncidentView
@@ -37,6 +38,20 @@ def _at_risk(item: IncidentView) -> str:
     return ", ".join(f"{format_money(v, c)}/h" for c, v in sorted(risk.items())) or "none"
 
 
+def _when(kind: str, item: IncidentView) -> datetime:
+    """When the news happened: the boundary that moved the severity, the mitigation …"""
+    inc = item.incident
+    if kind == "incident.severity_changed":
+        return inc.assessment.at
+    if kind == "incident.mitigated" and inc.mitigated_at is not None:
+        return inc.mitigated_at
+    if kind == "incident.resolved" and inc.resolved_at is not None:
+        return inc.resolved_at
+    if kind == "incident.opened":
+        return inc.opened_at
+    return max((e.at for e in item.entries), default=inc.opened_at)
+
+
 def incident_messages(
     kind: str, item: IncidentView, campaigns: Sequence[Campaign]
 ) -> list[Message]:
@@ -51,7 +66,7 @@ def incident_messages(
         title=f"{inc.ref} {verb}: {inc.title}",
         summary=f"{inc.severity} because {a.rule}. " + " ".join(f"{r}." for r in a.reasons),
         tone=tone,
-        occurred_at=a.at if kind == "incident.severity_changed" else inc.opened_at,
+        occurred_at=_when(kind, item),
         systems=inc.systems,
         severity=inc.severity,
         campaigns=tuple(c.name for c in a.campaigns),

@@ -105,7 +105,10 @@ def _missing_references(spec: WorkspaceSpec, base_dir: FsPath) -> list[Problem]:
     for section in ("calendars", "slos", "rollouts", "runbooks"):
         for index, entry in enumerate(getattr(spec.references, section)):
             ref = entry.path if isinstance(entry, CalendarFeedSpec) else entry
-            if not (base_dir / ref).is_file():
+            found = (base_dir / ref).is_file() or (
+                section == "runbooks" and (base_dir / ref).is_dir()
+            )
+            if not found:
                 problems.append(
                     Problem(
                         ("references", section, index),

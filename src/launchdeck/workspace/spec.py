@@ -289,7 +289,7 @@ class References(_Spec):
     slos: tuple[FilePath, ...] = ()
     rollouts: tuple[FilePath, ...] = ()
     runbooks: tuple[FilePath, ...] = ()
-    """Runbook files (Markdown with front matter, or YAML) for `launchdeck runbook`."""
+    """Runbook files (Markdown with front matter, or YAML), or directories of them."""
 
 
 class SloSpec(_Spec):
