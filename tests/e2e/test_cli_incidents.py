@@ -224,8 +224,8 @@ def test_the_list_shows_open_incidents_with_time_to_detect_and_mttd_and_mttr(mod
     crm_only = mode.json("incident", "list", "--all", "--system", "crm-sync")
 
     def rows(result: Result) -> list[list[str]]:
-        # id, status, title, systems, detected, TTD (severity, priority, at risk and TTR
-        # depend on the day the test runs).
+        # id, status, title, systems, detected (workspace time), TTD (severity, priority,
+        # at risk and TTR depend on the day the test runs).
         return [[r[0], r[3], r[4], r[5], r[7], r[8]] for r in table_rows(result.stdout)]
 
     assert rows(open_only) == [
@@ -234,7 +234,7 @@ def test_the_list_shows_open_incidents_with_time_to_detect_and_mttd_and_mttr(mod
             "triage",
             "Checkout returns 503",
             "checkout-api",
-            "2026-11-10 15:00:00Z",
+            "2026-11-10 10:00 EST",
             "10 min",
         ]
     ]
@@ -245,7 +245,7 @@ def test_the_list_shows_open_incidents_with_time_to_detect_and_mttd_and_mttr(mod
             "resolved",
             "Audience export stuck",
             "crm-sync",
-            "2026-11-12 09:00:00Z",
+            "2026-11-12 04:00 EST",
             "30 min",
         ],
         [
@@ -253,7 +253,7 @@ def test_the_list_shows_open_incidents_with_time_to_detect_and_mttd_and_mttr(mod
             "triage",
             "Checkout returns 503",
             "checkout-api",
-            "2026-11-10 15:00:00Z",
+            "2026-11-10 10:00 EST",
             "10 min",
         ],
     ]
@@ -471,17 +471,21 @@ def test_a_task_line_names_the_task_and_its_status(mode: Cli) -> None:
     missing = mode("incident", "task", "INC-1")
 
     assert added.exit_code == 0, added.output
-    assert added.stdout == "task #1 [open] Check the PSP dashboard\n"
+    assert added.stdout == "task #1 (open) Check the PSP dashboard\n"
     assert done.exit_code == 0, done.output
-    assert done.stdout == "task #1 [done] Check the PSP dashboard\n"
+    assert done.stdout == "task #1 (done) Check the PSP dashboard\n"
     assert missing.exit_code == 2
     assert missing.stderr.splitlines()[0] == "error: give a task title, or --done N"
 
 
 @SQLITE_ONLY
-def test_titles_and_notes_are_shown_as_written_not_as_markup(mode: Cli) -> None:
+@pytest.mark.parametrize(
+    "title",
+    ["Cart [eu] 5xx after [/] route change", "Checkout 5xx [/] since the deploy"],
+    ids=["brackets that read as a style", "a closing tag with nothing to close"],
+)
+def test_titles_and_notes_are_shown_as_written_not_as_markup(mode: Cli, title: str) -> None:
     _apply(mode)
-    title = "Cart [eu] 5xx after [/] route change"
     _open(mode, title)
     _ok(mode("incident", "note", "INC-1", "see [red]the logs[/red] on /cart"))
 

@@ -134,7 +134,7 @@ def list_(
     if as_json:
         emit_json(items)
     else:
-        print_incidents(console(), items)
+        print_incidents(console(), items, tz=_timezone(ctx))
 
 
 @incident_app.command("show")

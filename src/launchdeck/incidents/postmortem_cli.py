@@ -81,7 +81,7 @@ def draft(
     )
     result = draft_postmortem(inputs)
     if out is None:
-        console().print(result.markdown, markup=False)
+        console().print(result.markdown, markup=False, end="")
     else:
         out.write_text(result.markdown, encoding="utf-8")
         console().print(f"wrote {out} ({len(result.filled)} sections filled)")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from rich.console import Console
+from rich.markup import escape
 
 from launchdeck.cli.render import fmt_time, table
 from launchdeck.incidents.model import Incident, IncidentView
@@ -44,7 +45,9 @@ def _risk(incident: Incident) -> str:
     return ", ".join(f"{format_money(v, c)}/h" for c, v in sorted(at_risk.items())) or "-"
 
 
-def print_incidents(console: Console, incidents: Sequence[Incident]) -> None:
+def print_incidents(
+    console: Console, incidents: Sequence[Incident], *, tz: str | None = None
+) -> None:
     if not incidents:
         console.print("no incidents")
         return
@@ -54,10 +57,10 @@ def print_incidents(console: Console, incidents: Sequence[Incident]) -> None:
             _sev(i.severity),
             str(i.priority),
             str(i.status),
-            i.title,
+            escape(i.title),
             ", ".join(i.systems),
             _risk(i),
-            fmt_time(i.detected_at),
+            fmt_time(i.detected_at, tz),
             fmt_span(i.time_to_detect),
             fmt_span(i.time_to_resolve),
         )
@@ -85,20 +88,22 @@ def print_incident(console: Console, item: IncidentView, *, tz: str | None = Non
     roles = i.roles
     lines = [
         f"{_sev(i.severity, i.severity_manual)} · {i.priority} · {i.status} · {i.signal} on "
-        f"{', '.join(i.systems)}" + (f" · type {i.type}" if i.type else ""),
+        f"{', '.join(i.systems)}" + (f" · type {escape(i.type)}" if i.type else ""),
         f"revenue at risk: [bold]{_risk(i)}[/] · {len(a.campaigns)} live campaign(s) affected",
-        f"why: {a.rule}",
-        f"commander {roles.commander or '-'} · scribe {roles.scribe or '-'} · "
-        f"liaison {roles.liaison or '-'}"
-        + (f" · with {', '.join(roles.participants)}" if roles.participants else ""),
+        f"why: {escape(a.rule)}",
+        escape(
+            f"commander {roles.commander or '-'} · scribe {roles.scribe or '-'} · "
+            f"liaison {roles.liaison or '-'}"
+            + (f" · with {', '.join(roles.participants)}" if roles.participants else "")
+        ),
         f"started {fmt_time(i.started_at, tz)} · detected {fmt_time(i.detected_at, tz)} "
         f"(TTD {fmt_span(i.time_to_detect)}) · mitigated {fmt_time(i.mitigated_at, tz)} "
         f"(TTM {fmt_span(i.time_to_mitigate)}) · resolved {fmt_time(i.resolved_at, tz)} "
         f"(TTR {fmt_span(i.time_to_resolve)})",
     ]
     if i.summary:
-        lines.insert(0, i.summary)
-    console.print(f"[bold]{i.ref}: {i.title}[/]")
+        lines.insert(0, escape(i.summary))
+    console.print(f"[bold]{i.ref}: {escape(i.title)}[/]")
     for line in lines:
         console.print(f"  {line}")
     if a.campaigns:
@@ -108,7 +113,7 @@ def print_incident(console: Console, item: IncidentView, *, tz: str | None = Non
                 ["campaign", "tier", "path", "revenue/h", "at risk/h"],
                 [
                     (
-                        c.name,
+                        escape(c.name),
                         c.tier,
                         " → ".join(c.path),
                         format_money(c.revenue_per_hour, c.currency),
@@ -123,7 +128,13 @@ def print_incident(console: Console, item: IncidentView, *, tz: str | None = Non
             "Timeline",
             ["", "time", "kind", "who", "what"],
             [
-                ("★" if e.pinned else "", fmt_time(e.at, tz), str(e.kind), e.actor, e.text)
+                (
+                    "★" if e.pinned else "",
+                    fmt_time(e.at, tz),
+                    str(e.kind),
+                    escape(e.actor),
+                    escape(e.text),
+                )
                 for e in item.entries
             ],
         )
@@ -137,8 +148,8 @@ def print_incident(console: Console, item: IncidentView, *, tz: str | None = Non
                     (
                         t.id,
                         str(t.status),
-                        t.title,
-                        t.owner,
+                        escape(t.title),
+                        escape(t.owner) if t.owner else None,
                         fmt_time(t.due_at, tz),
                         t.action_type or str(t.kind),
                     )
