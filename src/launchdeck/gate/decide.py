@@ -197,7 +197,8 @@ def decide(
     if decision is Decision.BLOCK:
         others = [c.check for c in checks[1:] if c.outcome is CheckOutcome.BLOCK]
         if others:
-            note = f"blocked by {', '.join(others)}, which has no known end"
+            verb = "has" if len(others) == 1 else "have"
+            note = f"blocked by {', '.join(others)}, which {verb} no known end"
         else:
             blocking = blocking_windows(windows, request, radius, production_like=production_like)
             next_at = next_allowed(blocking, at=at, horizon=horizon)

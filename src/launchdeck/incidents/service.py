@@ -420,6 +420,8 @@ class IncidentService:
         result = self._view(incident_id)
         if event_kind != "incident.updated":
             news.append((event_kind, result))
+        if event_kind != "incident.severity_changed" and incident.severity is not before.severity:
+            news.append(("incident.severity_changed", result))
         self._tell(news)
         return result
 
@@ -671,7 +673,8 @@ class IncidentService:
             value = getattr(request, name)
             if value is not None and value != getattr(incident, name):
                 changes[name] = value
-                texts.append(f"{name}: {getattr(incident, name)} → {value}")
+                was = getattr(incident, name)
+                texts.append(f"{name}: {'-' if was is None else was} → {value}")
                 kinds.append(EntryKind.NOTE)
         if request.started_at is not None and request.started_at != incident.started_at:
             if request.started_at > incident.detected_at:
@@ -755,7 +758,7 @@ class IncidentService:
                 kind=kind,
                 subject=f"incident/{incident.id}",
                 system=incident.systems[0],
-                payload={"incident": incident.id, "systems": list(incident.systems), **payload},
+                payload={**payload, "incident": incident.id, "systems": list(incident.systems)},
             )
         )
 

@@ -155,6 +155,12 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
             if ref not in system_ids:
                 problems.append(_unknown("system", ref, system_ids, ("campaigns", i, "systems", j)))
     problems += _freeze_references(spec, system_ids, env_ids)
+    problems += [
+        _unknown("system", system, system_ids, ("notifications", "routes", i, "systems", j))
+        for i, route in enumerate(spec.notifications.routes)
+        for j, system in enumerate(route.systems)
+        if system not in system_ids
+    ]
     problems += _slo_references(spec, system_ids)
     return sorted(problems, key=lambda p: _order(p.path))
 

@@ -389,7 +389,7 @@ def test_a_degradation_or_a_smaller_share_is_reassessed_when_it_changes(
     assert degraded.incident.assessment.revenue_at_risk_per_hour == {"USD": 37_000.0}
     assert [e.text for e in of_kind(degraded.entries, EntryKind.NOTE)] == [
         "signal: outage → degradation",
-        "traffic_share: None → 0.2",
+        "traffic_share: - → 0.2",
     ]
     (entry,) = of_kind(degraded.entries, EntryKind.SEVERITY)
     assert entry.text.startswith(
@@ -904,3 +904,37 @@ def test_an_unknown_incident_is_not_found(incidents: IncidentService) -> None:
 
     assert missing.value.message == "no incident INC-41"
     assert missing.value.hint == "list them with 'launchdeck incident list'"
+
+
+def test_a_runbook_step_cannot_rename_the_incident_or_systems_of_its_event(
+    db: Database, incidents: IncidentService, clock: Any
+) -> None:
+    clock.now = QUIET
+    ref = incidents.open(checkout_down()).incident.id
+
+    incidents.add_entry(
+        ref,
+        EntryRequest(
+            kind=EntryKind.RUNBOOK,
+            text="step 1 done",
+            data={"incident": 999, "systems": ["cms"], "runbook": "r"},
+        ),
+    )
+
+    (event,) = events(db, "incident.runbook_step")
+    assert (event.payload["incident"], event.payload["systems"]) == (ref, ["checkout-api"])
+
+
+def test_a_change_of_status_and_severity_at_once_tells_both(
+    incidents: IncidentService, outbox: RecordingOutbox, clock: Any
+) -> None:
+    clock.now = QUIET
+    ref = incidents.open(checkout_down()).incident.id
+
+    incidents.update(ref, UpdateRequest(status=Status.ACTIVE, severity=Severity.SEV1))
+
+    assert [(kind, severity) for kind, _, severity, _ in outbox.told] == [
+        ("incident.opened", Severity.SEV3),
+        ("incident.status_changed", Severity.SEV1),
+        ("incident.severity_changed", Severity.SEV1),
+    ]

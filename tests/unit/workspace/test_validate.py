@@ -329,3 +329,23 @@ def test_freeze_policies_on_declared_names_are_valid() -> None:
         }
     )
     assert check(spec) == []
+
+
+def test_a_notification_route_for_an_unknown_system_is_named_with_a_suggestion() -> None:
+    spec = WorkspaceSpec.model_validate(
+        {
+            **a_spec(systems=[a_system("checkout-api")]).model_dump(mode="json"),
+            "notifications": {
+                "channels": [{"id": "oncall", "type": "slack", "url": {"env": "HOOK"}}],
+                "routes": [{"channels": ["oncall"], "systems": ["checkout-api", "chekout-api"]}],
+            },
+        }
+    )
+
+    assert check(spec) == [
+        Problem(
+            ("notifications", "routes", 0, "systems", 1),
+            "unknown system 'chekout-api'",
+            "did you mean 'checkout-api'?",
+        )
+    ]
