@@ -11,10 +11,8 @@ A missing binary fails the test with the command that installs it; it never skip
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +21,10 @@ import httpx
 import pytest
 import yaml
 
-from prometheus_server import free_port
+from process_server import log_tail, running
 
 __all__ = ["AlertmanagerServer", "alertmanager_binary", "running_alertmanager"]
 
-_START_TIMEOUT_S = 30.0
 _NAMES = ("prometheus-alertmanager", "alertmanager")
 """The Debian package's name for the binary, then upstream's."""
 
@@ -65,8 +62,7 @@ class AlertmanagerServer:
         return alerts
 
     def log_tail(self, lines: int = 20) -> str:
-        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_file, lines)
 
 
 @contextmanager
@@ -81,56 +77,17 @@ def running_alertmanager(workdir: Path, config: Mapping[str, Any]) -> Iterator[A
     config_file = workdir / "alertmanager.yml"
     config_file.write_text(yaml.safe_dump(dict(config), sort_keys=False), encoding="utf-8")
     log_file = workdir / "alertmanager.log"
-    for attempt in range(3):
-        port = free_port()
-        with log_file.open("w") as log:
-            process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_file}",
-                    f"--storage.path={workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--cluster.listen-address=",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-            )
-        server = AlertmanagerServer(
+    argv = [
+        binary,
+        f"--config.file={config_file}",
+        f"--storage.path={workdir / 'data'}",
+        "--cluster.listen-address=",
+    ]
+
+    def server(port: int) -> AlertmanagerServer:
+        return AlertmanagerServer(
             address=f"127.0.0.1:{port}", workdir=workdir, config_file=config_file, log_file=log_file
         )
-        try:
-            if _wait_ready(server, process):
-                break
-            if attempt == 2 or "address already in use" not in server.log_tail():
-                pytest.fail(f"Alertmanager did not start:\n{server.log_tail()}")
-        except BaseException:
-            _stop(process)
-            raise
-    try:
-        yield server
-    finally:
-        _stop(process)
 
-
-def _wait_ready(server: AlertmanagerServer, process: subprocess.Popen[bytes]) -> bool:
-    """True once /-/ready answers 200; False if the process exited first."""
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        with suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
-                return True
-        time.sleep(0.05)
-    pytest.fail(f"Alertmanager was not ready within {_START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    with running("Alertmanager", argv, workdir=workdir, log_file=log_file, server=server) as am:
+        yield am

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from process_server import free_port, log_tail, running
 
 __all__ = [
     "Exporter",
@@ -50,7 +51,6 @@ StartPrometheus = Callable[..., "PrometheusServer"]
 """The `start_prometheus` fixture: (history=, targets=, rule_files=, scrape_interval=) -> server."""
 
 _SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?$")
-_START_TIMEOUT_S = 30.0
 
 
 def prometheus_binaries() -> tuple[str, str]:
@@ -159,8 +159,7 @@ class PrometheusServer:
             pytest.fail(f"Prometheus refused to reload: {response.text}\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
-        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_file, lines)
 
 
 @contextmanager
@@ -186,25 +185,17 @@ def running_prometheus(
     config_file = workdir / "prometheus.yml"
     config_file.write_text(_config(targets, rule_files, interval, alertmanagers))
     log_file = workdir / "prometheus.log"
-    for attempt in range(3):
-        port = free_port()
-        with log_file.open("w") as log:
-            process = subprocess.Popen(
-                [
-                    prometheus,
-                    f"--config.file={config_file}",
-                    f"--storage.tsdb.path={data_dir}",
-                    # Backfilled history must outlive the default 15 days.
-                    "--storage.tsdb.retention.time=10y",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                    "--web.enable-lifecycle",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=workdir,
-            )
-        server = PrometheusServer(
+    argv = [
+        prometheus,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={data_dir}",
+        # Backfilled history must outlive the default 15 days.
+        "--storage.tsdb.retention.time=10y",
+        "--web.enable-lifecycle",
+    ]
+
+    def server(port: int) -> PrometheusServer:
+        return PrometheusServer(
             url=f"http://127.0.0.1:{port}",
             workdir=workdir,
             data_dir=data_dir,
@@ -212,20 +203,11 @@ def running_prometheus(
             log_file=log_file,
             scrape_interval=scrape_interval,
         )
-        try:
-            if _wait_ready(server, process):
-                break
-            if attempt == 2 or "address already in use" not in server.log_tail():
-                pytest.fail(f"Prometheus did not start:\n{server.log_tail()}")
-        except BaseException:
-            _stop(process)
-            raise
-    try:
+
+    with running("Prometheus", argv, workdir=workdir, log_file=log_file, server=server) as started:
         if targets:
-            server.wait_for_scrape(after=datetime.fromtimestamp(0, UTC))
-        yield server
-    finally:
-        _stop(process)
+            started.wait_for_scrape(after=datetime.fromtimestamp(0, UTC))
+        yield started
 
 
 def backfill(data_dir: Path, series: Mapping[str, Samples]) -> None:
@@ -330,31 +312,3 @@ def _config(
         lines += ["alerting:", "  alertmanagers:", "    - static_configs:"]
         lines.append(f"        - targets: [{', '.join(repr(t) for t in alertmanagers)}]")
     return "\n".join(lines) + "\n"
-
-
-def _wait_ready(server: PrometheusServer, process: subprocess.Popen[bytes]) -> bool:
-    """True once /-/ready answers 200; False if the process exited first."""
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        with suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200:
-                return True
-        time.sleep(0.05)
-    pytest.fail(f"Prometheus was not ready within {_START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

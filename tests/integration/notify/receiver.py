@@ -1,5 +1,6 @@
 """A webhook receiver on loopback for notification tests: records every request, and answers each
-path from a script (succeed, fail, hang), as Slack, Teams or a webhook endpoint would.
+path from a script (succeed, fail, hang, ask to retry later), as Slack, Teams or a webhook
+endpoint would.
 
 Start it with `serving()`; it listens on 127.0.0.1, port 0, so tests run in parallel. Each URL
 ends in `SECRET_PATH`, which stands for the secret part of a real webhook URL: tests assert it
@@ -28,6 +29,8 @@ class Reply:
     body: bytes = b"ok"
     hang_s: float = 0.0
     """Wait this long (or until the receiver stops) before answering."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Sent besides Content-Length, e.g. (("Retry-After", "0"),)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ def serving() -> Iterator[Receiver]:
                 release.wait(reply.hang_s)
             try:
                 self.send_response(reply.status)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)

@@ -1,7 +1,8 @@
 """Notifications over real HTTP: a receiver on loopback that records, fails, refuses or hangs.
 
-Each test starts its own `http.server` on 127.0.0.1, port 0, so tests run in parallel. Timeouts
-and backoff are tiny (0.2 s, 0.01 s): the slowest test, the hanging receiver, takes about 0.7 s.
+Each test starts its own receiver (receiver.py) on 127.0.0.1, port 0, so tests run in
+parallel. Timeouts and backoff are tiny (0.2 s, 0.01 s): the slowest test, the hanging receiver,
+takes about 0.7 s.
 """
 
 from __future__ import annotations
@@ -9,15 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from receiver import SECRET_PATH, Receiver, Reply, serving
 
 from launchdeck.notify import Delivery, Fact, Link, Message, Tone
 from launchdeck.notify.sender import Dispatcher
@@ -27,96 +26,15 @@ from launchdeck.notify.teams import render_teams
 from launchdeck.notify.webhook import render_generic, verify
 
 NOW = datetime(2026, 11, 27, 9, 45, tzinfo=UTC)
-SECRET_PATH = "/services/T0001/B0001/s3cr3t-webhook-token"
 HMAC_KEY = "whsec_integration"
 TIMEOUT_S = 0.2
 BACKOFF_S = 0.01
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int = 200
-    body: bytes = b"ok"
-    hang_s: float = 0.0
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Hit:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float  # time.monotonic() when the request was read
-
-
-@dataclass
-class Receiver:
-    """Answers each path from its script (the last reply repeats) and records every request."""
-
-    server: ThreadingHTTPServer
-    release: threading.Event
-    scripts: dict[str, list[Reply]] = field(default_factory=dict)
-    hits: list[Hit] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def url(self, name: str) -> str:
-        return f"{self.base}/{name}{SECRET_PATH}"
-
-    def script(self, name: str, *replies: Reply) -> str:
-        self.scripts[f"/{name}{SECRET_PATH}"] = list(replies)
-        return self.url(name)
-
-    def at(self, name: str) -> list[Hit]:
-        return [hit for hit in self.hits if hit.path == f"/{name}{SECRET_PATH}"]
-
-    def reply_to(self, path: str) -> Reply:
-        replies = self.scripts.get(path, [Reply()])
-        seen = sum(1 for hit in self.hits if hit.path == path)
-        return replies[min(seen, len(replies)) - 1]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    release = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            hit = Hit(self.path, dict(self.headers.items()), body, time.monotonic())
-            owner.hits.append(hit)
-            reply = owner.reply_to(self.path)
-            if reply.hang_s:
-                release.wait(reply.hang_s)
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-            except OSError:  # the client gave up first
-                self.close_connection = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    owner = Receiver(server, release)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield owner
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving() as running:
+        yield running
 
 
 def a_message(**fields: Any) -> Message:
