@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     notify_timeout_s: float = 5.0
     """Per attempt, per channel, for Slack, Teams and webhook notifications."""
     notify_attempts: int = 3
+    incident_refresh_s: float = 60.0
+    """How often `launchdeck serve` brings open incidents' severity up to date with the calendar
+    (seconds; 0: only when they are read)."""
     log_level: str = "info"
 
     @field_validator("url")

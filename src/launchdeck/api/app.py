@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,30 @@ if TYPE_CHECKING:
     from launchdeck.reliability.service import SourceFactory
 
 __all__ = ["create_app"]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While the server runs, open incidents follow the calendar (see incidents/refresher.py)."""
+    from launchdeck.incidents.refresher import Refresher
+    from launchdeck.incidents.service import IncidentService
+
+    interval = app.state.incident_refresh_s
+    refresher = Refresher(
+        lambda: IncidentService(
+            app.state.db,
+            actor="launchdeck",
+            clock=app.state.clock,
+            outbox=app.state.notifications,
+        ),
+        interval_s=interval,
+    )
+    if interval > 0:
+        refresher.start()
+    try:
+        yield
+    finally:
+        refresher.stop()
 
 
 def create_app(
@@ -44,6 +69,7 @@ def create_app(
     if db is None:
         db = Database(settings.resolved_database_url)
     app = FastAPI(
+        lifespan=_lifespan,
         title="launchdeck",
         version=__version__,
         summary="Release safety for marketing technology teams.",
@@ -53,6 +79,7 @@ def create_app(
     )
     app.state.db = db
     app.state.clock = clock
+    app.state.incident_refresh_s = settings.incident_refresh_s
     app.state.sources = sources or prometheus_sources(
         settings.prometheus_url, timeout_s=settings.prometheus_timeout_s
     )
