@@ -31,6 +31,6 @@ def installed_checks(
         "error_budget": ErrorBudgetCheck(
             db, SloService(db, clock=clock, sources=sources), clock=clock
         ),
-        "open_incident": OpenIncidentCheck(db, clock=clock),
+        "open_incident": OpenIncidentCheck(db),
     }
     return [installed.get(c.name, c) for c in default_checks()]

@@ -79,9 +79,9 @@ Deployer = Annotated[TokenInfo, Depends(RequireScope(Scope.DEPLOY))]
 Db = Annotated[Database, Depends(app_db)]
 Clock = Annotated[Callable[[], datetime], Depends(app_clock)]
 Sources = Annotated[Callable[..., Any], Depends(app_sources)]
+"""A SourceFactory (Indicator -> SliSource); typed loosely so the API need not import it."""
 Notifications = Annotated[Any, Depends(app_notifications)]
 """launchdeck.notify.outbox.Notifications; typed loosely so routes need not import it."""
-"""A SourceFactory (Indicator -> SliSource); typed loosely so the API need not import it."""
 
 
 def _in_utc(value: datetime) -> datetime:

@@ -81,11 +81,11 @@ class WorkspaceRow(Base):
     freezes: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Freeze policies (FreezesSpec as JSON); NULL means the documented defaults."""
     reliability: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Error-budget policy and burn-rate alerting (ReliabilitySpec as JSON); NULL: defaults."""
     incidents: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """The incident policy (severity rules …); NULL reads as the defaults. Since 0004."""
     notifications: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Channels (secret references only, never a URL) and routes. Since 0004."""
-    """Error-budget policy and burn-rate alerting (ReliabilitySpec as JSON); NULL: defaults."""
     longest_campaign_s: Mapped[int | None] = mapped_column(Integer)
     """The longest stored campaign, kept by apply: it bounds time-range queries on campaigns,
     so a gate check reads an index range instead of scanning years of occurrences."""
@@ -133,8 +133,9 @@ class CampaignRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(500))
     slo_objectives: Mapped[dict[str, float]] = mapped_column(Json, default=dict)
-    owners: Mapped[list[str]] = mapped_column(Json, default=list)
     """SLO name -> the stricter targetPercent it is held to while the campaign runs."""
+    owners: Mapped[list[str]] = mapped_column(Json, default=list)
+    """The marketers who run it (told in plain language about incidents). Since 0004."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -273,7 +273,7 @@ def test_on_black_friday_the_check_uses_the_calendar_even_before_anyone_looks_ag
     clock.now = EVE
     down(incidents)
     clock.now = BF_AFTERNOON
-    check = OpenIncidentCheck(db, clock=clock)
+    check = OpenIncidentCheck(db)
 
     result = check.evaluate(checkout(), at=BF_AFTERNOON)
 
