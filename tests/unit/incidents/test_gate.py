@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from unit.incidents.test_model import an_incident
 
 from launchdeck.calendar.model import ChangeType
 from launchdeck.gate.model import CheckOutcome, GateRequest
 from launchdeck.incidents.gate import evaluate
 from launchdeck.incidents.model import Status
 from launchdeck.incidents.severity import IncidentPolicy, Severity
+from unit.incidents.test_model import an_incident
 
 POLICY = IncidentPolicy()
 
