@@ -8,6 +8,7 @@ Tests that run actions write their own small runbooks into the workspace copy.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -440,3 +441,34 @@ def test_a_runbook_for_an_unknown_system_fails_validation_naming_its_file(
         "workspace does not have",
     ]
     assert "hint: use one of: checkout-api, cms, crm-sync" in result.stderr
+
+
+LEAKY = """---
+name: leaky
+title: A step whose output holds a webhook secret
+steps:
+  - name: Print the environment
+    action: shell
+    with: {command: "echo slack is $NORTHWIND_SLACK_PAYMENTS_WEBHOOK and [/usr/lib]"}
+---
+"""
+
+
+@SQLITE_ONLY
+def test_a_step_s_output_never_carries_a_webhook_secret_onto_the_incident(mode: Cli) -> None:
+    secret = "https://hooks.slack.test/services/T000/B000/s3cr3t"
+    _add_runbook(mode, "leaky", LEAKY)
+    _apply(mode)
+    ref = _open(mode)
+    leaky = mode.with_env(NORTHWIND_SLACK_PAYMENTS_WEBHOOK=secret)
+
+    result = leaky("runbook", "run", "leaky", "--incident", ref, "--yes")
+    (entry,) = _runbook_entries(mode)
+    (event,) = _events(mode, "incident.runbook_step")
+
+    assert result.exit_code == 0, result.output
+    assert "slack is *** and [/usr/lib]" in result.stdout
+    assert secret not in result.stdout
+    assert entry["data"]["detail"] == "exit 0\nslack is *** and [/usr/lib]"
+    assert secret not in json.dumps(entry)
+    assert "detail" not in event.payload

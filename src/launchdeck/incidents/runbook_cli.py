@@ -15,9 +15,13 @@ import typer
 from launchdeck.cli.context import app_context
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console
+
     from launchdeck.client import Client
     from launchdeck.incidents.runbook import BoundStep, Runbook
-    from launchdeck.incidents.runner import ShellResult
+    from launchdeck.incidents.runner import Answer, ShellResult
 
 __all__ = ["ClientActions", "register"]
 
@@ -68,14 +72,62 @@ class ClientActions:
         return ShellActions().shell(command, timeout_s=timeout_s)
 
 
-def _runbooks(ctx: typer.Context) -> list[Runbook]:
+def _workspace(ctx: typer.Context) -> tuple[list[Runbook], list[str]]:
+    """The runbooks, and the secret values their output must never carry onto the timeline:
+    the notification channels' webhook URLs and keys, and the API token."""
+    import os
+
     from launchdeck.incidents.runbook import load_runbooks
     from launchdeck.workspace.load import load_workspace
 
     settings = app_context(ctx).settings
     spec = load_workspace(settings.workspace_file).spec
     base = settings.workspace_dir
-    return load_runbooks(base / path for path in spec.references.runbooks)
+    refs = [c.url for c in spec.notifications.channels]
+    refs += [c.secret for c in spec.notifications.channels if c.secret is not None]
+    secrets = [os.environ.get(r.env, "") for r in refs if r.env]
+    if settings.token is not None:
+        secrets.append(settings.token.get_secret_value())
+    books = load_runbooks(base / path for path in spec.references.runbooks)
+    return books, [v for v in secrets if len(v.strip()) >= 6]
+
+
+def _runbooks(ctx: typer.Context) -> list[Runbook]:
+    return _workspace(ctx)[0]
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _confirmer(out: Console, *, yes: bool) -> Callable[[BoundStep], Answer]:
+    """Show each step, then ask: y runs (or confirms) it, s skips it, n stops the run."""
+    from rich.markup import escape
+
+    from launchdeck.incidents.runner import Answer
+
+    answers = {"y": Answer.YES, "s": Answer.SKIP, "n": Answer.NO}
+
+    def confirm(step: BoundStep) -> Answer:
+        out.print(f"\n[bold]{escape(f'{step.index}. {step.name}')}[/]")
+        if step.instruction:
+            out.print(step.instruction.strip(), markup=False)
+        if step.action is not None:
+            out.print(f"[cyan]will run:[/] {escape(step.preview)}")
+        if yes:
+            return Answer.YES
+        question = "Run it?" if step.action is not None else "Done?"
+        while True:
+            reply = typer.prompt(
+                f"{question} y = yes, s = skip (done another way), n = stop here", default="n"
+            )
+            if reply.strip().lower()[:1] in answers:
+                return answers[reply.strip().lower()[:1]]
+            out.print("answer y, s or n")
+
+    return confirm
 
 
 def _find(ctx: typer.Context, name: str) -> Runbook:
@@ -209,14 +261,17 @@ def run(
 ) -> None:
     """Run a runbook step by step: each executable step asks first; a dry run asks nothing."""
 
+    from rich.markup import escape
+
     from launchdeck.cli.render import console
     from launchdeck.client import utc_now
     from launchdeck.incidents.cli import parse_ref
     from launchdeck.incidents.model import EntryKind, EntryRequest
-    from launchdeck.incidents.runner import Answer, StepRecord
+    from launchdeck.incidents.runner import StepRecord
     from launchdeck.incidents.runner import run as run_book
 
     book = _find(ctx, name)
+    secrets = _workspace(ctx)[1]
     client = app_context(ctx).client
     params = _params(param)
     ref = None
@@ -233,41 +288,27 @@ def run(
     mode = "dry run" if dry_run else "run"
     out.print(f"[bold]{book.title}[/] ({book.name}, {len(steps)} steps, {mode})")
 
-    def confirm(step: BoundStep) -> Answer:
-        out.print(f"\n[bold]{step.index}. {step.name}[/]")
-        if step.instruction:
-            out.print(step.instruction.strip())
-        if step.action is not None:
-            out.print(f"[cyan]will run:[/] {step.preview}")
-        if yes:
-            return Answer.YES
-        question = "Run it?" if step.action is not None else "Done?"
-        answers = {"y": Answer.YES, "s": Answer.SKIP, "n": Answer.NO}
-        while True:
-            reply = typer.prompt(
-                f"{question} y = yes, s = skip (done another way), n = stop here", default="n"
-            )
-            if reply.strip().lower()[:1] in answers:
-                return answers[reply.strip().lower()[:1]]
-            out.print("answer y, s or n")
+    confirm = _confirmer(out, yes=yes)
 
     def record(item: StepRecord) -> None:
         colour = {"done": "green", "dry_run": "cyan", "skipped": "yellow"}.get(
             str(item.status), "red"
         )
-        out.print(f"  [{colour}]{item.status}[/] {item.index}. {item.name}: {item.detail}")
+        detail = _redact(item.detail, secrets)
+        line = f"{item.index}. {item.name}: {detail}"
+        out.print(f"  [{colour}]{item.status}[/] {escape(line)}")
         if incident_id is not None:
             client.incidents.add_entry(
                 incident_id,
                 EntryRequest(
                     kind=EntryKind.RUNBOOK,
-                    text=f"{book.name} {item.summary}",
+                    text=_redact(f"{book.name} {item.summary}", secrets),
                     data={
                         "runbook": book.name,
                         "step": item.index,
                         "status": str(item.status),
                         "dry_run": dry_run,
-                        "detail": item.detail[-2000:],
+                        "detail": detail[-2000:],
                     },
                 ),
             )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from launchdeck.errors import Conflict, NotFound, UsageError
 from launchdeck.incidents.alerts import AlertmanagerWebhook, open_request
 from launchdeck.incidents.changes import describe, suspects, upstream
 from launchdeck.incidents.model import (
+    OPEN_STATUSES,
     EntryKind,
     EntryRequest,
     Incident,
@@ -44,14 +45,13 @@ from launchdeck.incidents.severity import (
     IncidentPolicy,
     SeverityChange,
     assess,
-    format_money,
     severity_changes,
 )
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.calendar import SqlCalendarStore
 from launchdeck.store.db import is_lock_conflict
 from launchdeck.store.incidents import SqlIncidentStore
-from launchdeck.timeline.model import NewEvent, TimelineQuery
+from launchdeck.timeline.model import MAX_PAGE, Event, NewEvent, TimelineQuery
 from launchdeck.workspace.model import Campaign, ResourceKind
 
 __all__ = [
@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+CALENDAR_ACTOR = "launchdeck"
+"""Who a severity change the calendar made is attributed to (not whoever read the incident)."""
 _TICK = timedelta(microseconds=1)
 """Campaigns overlapping [start, end + _TICK) include those live at `end` itself."""
 
@@ -145,14 +147,14 @@ def _check_systems(session: Session, systems: Sequence[str]) -> None:
         state.get(ResourceKind.SYSTEM, system)
 
 
-def _at_risk(assessment: Assessment) -> str:
-    return (
-        ", ".join(
-            f"{format_money(v, c)}/h"
-            for c, v in sorted(assessment.revenue_at_risk_per_hour.items())
+def _check_reopen(store: SqlIncidentStore, incident: Incident) -> None:
+    """An alert keeps one open incident: reopening another that has its key is a conflict."""
+    holder = store.find_open(incident.dedupe_key) if incident.dedupe_key else None
+    if holder is not None:
+        raise Conflict(
+            f"{holder.ref} is open for the same alert ({incident.dedupe_key})",
+            hint=f"add to {holder.ref} instead, or resolve it before reopening {incident.ref}",
         )
-        or "nothing"
-    )
 
 
 def _explain(assessment: Assessment) -> str:
@@ -203,8 +205,12 @@ class IncidentService:
             if system is not None and not all:
                 found = [i for i in found if system in i.systems]
             refreshed = []
+            now = self.clock()
+            stale = [i.assessed_at for i in found if i.open and i.assessed_at < now]
+            # One read of the calendar for every incident behind it, not one each.
+            ctx = impact_context(uow.session, start=min(stale), end=now + _TICK) if stale else None
             for each in found:
-                incident, changed = self._refresh(uow.session, each)
+                incident, changed = self._refresh(uow.session, each, ctx)
                 refreshed.append(incident)
                 news += changed
             uow.commit()
@@ -358,6 +364,8 @@ class IncidentService:
             texts = [text for _, text in notes]
             kinds = [kind for kind, _ in notes]
             incident = incident.model_copy(update=changes)
+            if before.status not in OPEN_STATUSES and incident.open:
+                _check_reopen(store, incident)
             if any(k in changes for k in ("signal", "traffic_share", "systems")) or (
                 request.auto_severity and incident.severity_manual
             ):
@@ -477,6 +485,13 @@ class IncidentService:
                 text=f"task #{task.id} {'done' if done else 'reopened'}: {task.title}",
                 data={"task": task.id},
             )
+            self._event(
+                uow.session,
+                store.get(incident_id),
+                "incident.task_done" if done else "incident.task_reopened",
+                now,
+                {"task": task.id, "title": task.title, "owner": task.owner},
+            )
             uow.commit()
         return task
 
@@ -502,7 +517,7 @@ class IncidentService:
                     now,
                     {
                         "text": request.text,
-                        **dict(request.data),
+                        **{k: v for k, v in request.data.items() if k != "detail"},
                     },
                 )
             uow.commit()
@@ -521,7 +536,12 @@ class IncidentService:
         skipped: list[str] = []
         for alert in webhook.alerts:
             name = alert.labels.get("alertname", "alert")
-            request = open_request(alert)
+            try:
+                request = open_request(alert)
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                skipped.append(f"{name}: {problem['loc'][0]}: {problem['msg']}")
+                continue
             if request is None:
                 skipped.append(f"{name}: not a page with a system label")
                 continue
@@ -578,13 +598,15 @@ class IncidentService:
                 self.outbox.incident_changed(kind, item, list(state.campaigns(ids)))
 
     def _refresh(
-        self, session: Session, incident: Incident
+        self, session: Session, incident: Incident, ctx: ImpactContext | None = None
     ) -> tuple[Incident, list[tuple[str, IncidentView]]]:
-        """Replay the campaign starts and ends since the last assessment of an open incident."""
+        """Replay the campaign starts and ends since the last assessment of an open incident
+        (`ctx`, when given, must cover them)."""
         now = self.clock()
         if not incident.open or now <= incident.assessed_at:
             return incident, []
-        ctx = impact_context(session, start=incident.assessed_at, end=now + _TICK)
+        if ctx is None:
+            ctx = impact_context(session, start=incident.assessed_at, end=now + _TICK)
         changes = severity_changes(
             ctx.policy,
             impact_inputs(incident, ctx),
@@ -622,7 +644,7 @@ class IncidentService:
             incident.id,
             at=change.at,
             kind=EntryKind.SEVERITY,
-            actor="launchdeck",
+            actor=CALENDAR_ACTOR,
             text=text,
             pinned=not manual,
             data={"assessment": change.assessment.model_dump(mode="json")},
@@ -639,18 +661,27 @@ class IncidentService:
                     "why": change.why,
                     "revenue_at_risk_per_hour": dict(change.assessment.revenue_at_risk_per_hour),
                 },
+                actor=CALENDAR_ACTOR,
             )
 
     def _prefill_changes(self, session: Session, incident: Incident, ctx: ImpactContext) -> None:
         """The changes before detection on the affected systems and everything they depend on."""
         since = incident.detected_at - timedelta(hours=ctx.policy.what_changed_hours)
-        page = SqlTimeline(session).query(
-            TimelineQuery(since=since, until=incident.detected_at + timedelta(seconds=1), limit=500)
+        timeline = SqlTimeline(session)
+        query = TimelineQuery(
+            since=since, until=incident.detected_at + timedelta(seconds=1), limit=MAX_PAGE
         )
+        events: list[Event] = []
+        while True:  # every page of the window: the oldest change is often the trigger
+            page = timeline.query(query)
+            events += page.events
+            if page.next_cursor is None:
+                break
+            query = query.model_copy(update={"cursor": page.next_cursor})
         campaigns = {c.campaign_id for c in incident.assessment.campaigns}
         store = SqlIncidentStore(session)
         for event in suspects(
-            page.events, systems=upstream(ctx.depends_on, incident.systems), campaigns=campaigns
+            events, systems=upstream(ctx.depends_on, incident.systems), campaigns=campaigns
         ):
             store.add_entry(
                 incident.id,
@@ -750,11 +781,13 @@ class IncidentService:
         kind: str,
         at: datetime,
         payload: dict[str, Any],
+        *,
+        actor: str | None = None,
     ) -> None:
         SqlTimeline(session).append(
             NewEvent(
                 occurred_at=at,
-                actor=self.actor,
+                actor=actor or self.actor,
                 kind=kind,
                 subject=f"incident/{incident.id}",
                 system=incident.systems[0],

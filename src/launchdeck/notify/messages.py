@@ -71,7 +71,7 @@ def incident_messages(
         severity=inc.severity,
         campaigns=tuple(c.name for c in a.campaigns),
         facts=(
-            Fact(label="Severity", value=f"{inc.severity} ({inc.priority})"),
+            Fact(label="Priority", value=str(inc.priority)),
             Fact(label="Status", value=str(inc.status)),
             Fact(label="Signal", value=f"{inc.signal} on {', '.join(inc.systems)}"),
             Fact(label="Revenue at risk", value=_at_risk(item)),

@@ -80,7 +80,6 @@ class Notifications:
                 timeout_s=self.timeout_s,
                 attempts=self.attempts,
                 backoff_s=self.backoff_s,
-                clock=self.clock,
             ).dispatch(message)
         except Exception:
             _log.exception("notification of %s could not be sent", message.kind)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from launchdeck.errors import UsageError
 
 __all__ = [
-    "RECORD_KINDS",
     "Event",
     "NewEvent",
     "RecordRequest",
@@ -91,9 +90,6 @@ def decode_cursor(cursor: str) -> int:
             "invalid timeline cursor",
             hint="pass the next_cursor value of a previous page unchanged",
         ) from None
-
-
-RECORD_KINDS: Final = ("deploy", "config", "flag", "content", "infra")
 
 
 class RecordRequest(BaseModel):

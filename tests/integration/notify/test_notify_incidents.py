@@ -190,7 +190,8 @@ def test_a_sev1_on_checkout_during_black_friday_tells_payments_in_slack_and_mark
         "down). "
     )
     fields = [f["text"] for block in payload["blocks"] for f in block.get("fields", [])]
-    assert "*Severity*\nSEV1 (P1)" in fields
+    assert "*Severity*\nSEV1" in fields
+    assert "*Priority*\nP1" in fields
     assert "*Revenue at risk*\n$185,000/h" in fields
     assert "*Campaigns*\nBlack Friday 2026" in fields
     context = [e["text"] for e in payload["blocks"][-1]["elements"]]

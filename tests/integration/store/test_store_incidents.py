@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from store_builders import edited, item
 
-from launchdeck.errors import NotFound, UsageError
+from launchdeck.errors import Conflict, NotFound, UsageError
 from launchdeck.incidents.alerts import AlertmanagerWebhook
 from launchdeck.incidents.model import (
     Entry,
@@ -248,8 +248,8 @@ def test_a_campaign_starting_mid_incident_raises_the_severity_at_its_start_and_i
 
     changed = events(db, "incident.severity_changed")
     assert [(e.occurred_at, e.actor, e.subject) for e in changed] == [
-        (BF_START, "bob", "incident/1"),
-        (BF_END, "bob", "incident/1"),
+        (BF_START, "launchdeck", "incident/1"),
+        (BF_END, "launchdeck", "incident/1"),
     ]
     assert changed[0].payload == {
         "incident": 1,
@@ -938,3 +938,74 @@ def test_a_change_of_status_and_severity_at_once_tells_both(
         ("incident.status_changed", Severity.SEV1),
         ("incident.severity_changed", Severity.SEV1),
     ]
+
+
+def test_an_incident_cannot_reopen_while_another_holds_its_alert(
+    incidents: IncidentService, clock: Any
+) -> None:
+    clock.now = QUIET
+    first = incidents.open(checkout_down(dedupe_key="alert:checkout-api:availability"))
+    incidents.update(first.incident.id, UpdateRequest(status=Status.RESOLVED))
+    second = incidents.open(checkout_down(dedupe_key="alert:checkout-api:availability"))
+
+    with pytest.raises(Conflict) as raised:
+        incidents.update(first.incident.id, UpdateRequest(status=Status.ACTIVE))
+
+    assert raised.value.message == (
+        f"{second.incident.ref} is open for the same alert (alert:checkout-api:availability)"
+    )
+    assert incidents.show(first.incident.id).incident.status is Status.RESOLVED
+
+
+def test_an_alert_with_a_malformed_system_label_is_skipped_and_the_rest_open(
+    incidents: IncidentService, clock: Any
+) -> None:
+    clock.now = BF_AFTERNOON
+    page = {
+        "status": "firing",
+        "labels": {"alertname": "Burn", "severity": "page", "sloth_service": "checkout-api"},
+    }
+    bad = {**page, "labels": {**page["labels"], "sloth_service": "Checkout_API"}}
+
+    result = incidents.alerts(AlertmanagerWebhook.model_validate({"alerts": [bad, page]}))
+
+    assert len(result.incidents) == 1
+    (skipped,) = result.skipped
+    assert skipped.startswith("Burn: systems: ")
+
+
+def test_what_changed_reads_every_page_of_the_window(
+    db: Database, incidents: IncidentService, clock: Any
+) -> None:
+    trigger = record(db, at=BF_AFTERNOON - 5 * H, system="checkout-api", payload={"version": "v9"})
+    with db.unit_of_work() as uow:  # 600 later events that are not changes fill the first page
+        for n in range(600):
+            SqlTimeline(uow.session).append(
+                NewEvent(
+                    occurred_at=BF_AFTERNOON - 4 * H + n * timedelta(seconds=1),
+                    actor="gate",
+                    kind="gate.blocked",
+                    subject="system/checkout-api",
+                    system="checkout-api",
+                )
+            )
+        uow.commit()
+    clock.now = BF_AFTERNOON
+
+    view = incidents.open(checkout_down())
+
+    (change,) = of_kind(view.entries, EntryKind.CHANGE)
+    assert change.data["event"] == trigger.id
+
+
+def test_a_task_done_is_on_the_timeline(
+    db: Database, incidents: IncidentService, clock: Any
+) -> None:
+    clock.now = QUIET
+    ref = incidents.open(checkout_down()).incident.id
+    task = incidents.add_task(ref, TaskRequest(title="Page payments", owner="@payments"))
+
+    incidents.set_task(ref, task.id, done=True)
+
+    (event,) = events(db, "incident.task_done")
+    assert (event.payload["task"], event.payload["title"]) == (task.id, "Page payments")
