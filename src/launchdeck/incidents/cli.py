@@ -11,7 +11,7 @@ from launchdeck.cli.context import app_context
 if TYPE_CHECKING:
     from launchdeck.incidents.model import IncidentView
 
-__all__ = ["parse_ref", "register"]
+__all__ = ["parse_ref", "register", "workspace_timezone"]
 
 incident_app = typer.Typer(
     help="Incidents sized by the campaigns they hurt: open, update, resolve.", no_args_is_help=True
@@ -52,15 +52,13 @@ def _show(ctx: typer.Context, item: IncidentView, as_json: bool) -> None:
     if as_json:
         emit_json(item)
     else:
-        print_incident(console(), item, tz=_timezone(ctx))
+        print_incident(console(), item, tz=workspace_timezone(ctx))
 
 
-def _timezone(ctx: typer.Context) -> str | None:
-    try:
-        settings = app_context(ctx).client.workspace.info().settings
-    except Exception:
-        return None
-    return settings.timezone if settings else None
+def workspace_timezone(ctx: typer.Context) -> str:
+    """The workspace's IANA zone, for showing times as its people read them."""
+    settings = app_context(ctx).client.workspace.info().settings
+    return settings.timezone if settings else "UTC"
 
 
 def _instant(text: str | None) -> Any:
@@ -134,7 +132,7 @@ def list_(
     if as_json:
         emit_json(items)
     else:
-        print_incidents(console(), items, tz=_timezone(ctx))
+        print_incidents(console(), items, tz=workspace_timezone(ctx))
 
 
 @incident_app.command("show")

@@ -30,7 +30,7 @@ from launchdeck.incidents.model import (
     Task,
     TaskKind,
 )
-from launchdeck.incidents.severity import format_money
+from launchdeck.incidents.severity import format_rates
 
 __all__ = [
     "TODO_MARK",
@@ -226,9 +226,7 @@ class _Fmt:
 
     @staticmethod
     def money(amounts: Mapping[str, float], per: str = "") -> str:
-        if not amounts:
-            return f"0{per}"
-        return " + ".join(f"{format_money(v, c)}{per}" for c, v in sorted(amounts.items()))
+        return format_rates(amounts, per=per, sep=" + ", empty=f"0{per}")
 
     @staticmethod
     def number(value: float) -> str:

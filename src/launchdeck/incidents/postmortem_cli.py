@@ -24,11 +24,6 @@ postmortem_app = typer.Typer(
 )
 
 
-def _timezone(ctx: typer.Context) -> str:
-    settings = app_context(ctx).client.workspace.info().settings
-    return settings.timezone if settings else "UTC"
-
-
 @postmortem_app.command("draft")
 def draft(
     ctx: typer.Context,
@@ -42,7 +37,7 @@ def draft(
     from launchdeck.client import utc_now
     from launchdeck.errors import LaunchdeckError
     from launchdeck.incidents.blameless import check_blameless
-    from launchdeck.incidents.cli import parse_ref
+    from launchdeck.incidents.cli import parse_ref, workspace_timezone
     from launchdeck.incidents.postmortem import (
         BudgetImpact,
         PostmortemInputs,
@@ -77,7 +72,7 @@ def draft(
         budgets=tuple(budgets),
         budget_error=budget_error,
         generated_at=now,
-        timezone=_timezone(ctx),
+        timezone=workspace_timezone(ctx),
     )
     result = draft_postmortem(inputs)
     if out is None:
@@ -130,7 +125,7 @@ def actions(
     """Turn the draft's new action items (rows without a task #) into tracked tasks."""
     from launchdeck.cli.render import console
     from launchdeck.errors import UsageError
-    from launchdeck.incidents.cli import parse_ref
+    from launchdeck.incidents.cli import parse_ref, workspace_timezone
     from launchdeck.incidents.model import TaskKind, TaskRequest
     from launchdeck.incidents.postmortem import parse_action_items
 
@@ -141,7 +136,7 @@ def actions(
     items = [i for i in parse_action_items(text, source=str(file)) if i.task_id is None]
     client = app_context(ctx).client
     incident_id = parse_ref(incident)
-    tz = ZoneInfo(_timezone(ctx))
+    tz = ZoneInfo(workspace_timezone(ctx))
     out = console()
     for item in items:
         due = datetime.combine(item.due, time(23, 59), tzinfo=tz) if item.due is not None else None

@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from launchdeck.cli.render import fmt_time, table
 from launchdeck.incidents.model import Incident, IncidentView
-from launchdeck.incidents.severity import Severity, format_money
+from launchdeck.incidents.severity import Severity, format_money, format_rates
 
 __all__ = ["fmt_span", "print_incident", "print_incidents"]
 
@@ -42,7 +42,7 @@ def _sev(severity: Severity, manual: bool = False) -> str:
 
 def _risk(incident: Incident) -> str:
     at_risk = incident.assessment.revenue_at_risk_per_hour
-    return ", ".join(f"{format_money(v, c)}/h" for c, v in sorted(at_risk.items())) or "-"
+    return format_rates(at_risk)
 
 
 def print_incidents(

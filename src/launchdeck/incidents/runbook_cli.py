@@ -130,12 +130,11 @@ def _confirmer(out: Console, *, yes: bool) -> Callable[[BoundStep], Answer]:
     return confirm
 
 
-def _find(ctx: typer.Context, name: str) -> Runbook:
+def _find(books: list[Runbook], name: str) -> Runbook:
     from difflib import get_close_matches
 
     from launchdeck.errors import NotFound
 
-    books = _runbooks(ctx)
     for book in books:
         if book.name == name:
             return book
@@ -205,7 +204,7 @@ def show(
     """A runbook's parameters and steps."""
     from launchdeck.cli.render import console, table
 
-    book = _find(ctx, name)
+    book = _find(_runbooks(ctx), name)
     out = console()
     out.print(f"[bold]{book.name}[/]: {book.title}  [dim]({book.where})[/]")
     if book.description:
@@ -270,8 +269,8 @@ def run(
     from launchdeck.incidents.runner import StepRecord
     from launchdeck.incidents.runner import run as run_book
 
-    book = _find(ctx, name)
-    secrets = _workspace(ctx)[1]
+    books, secrets = _workspace(ctx)
+    book = _find(books, name)
     client = app_context(ctx).client
     params = _params(param)
     ref = None

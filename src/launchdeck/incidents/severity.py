@@ -34,6 +34,7 @@ __all__ = [
     "Signal",
     "assess",
     "format_money",
+    "format_rates",
     "severity_changes",
 ]
 
@@ -216,6 +217,13 @@ class ImpactInputs:
     traffic_share: float | None
     depends_on: Mapping[str, Sequence[str]]
     system_tiers: Mapping[str, int]
+
+
+def format_rates(
+    amounts: Mapping[str, float], *, per: str = "/h", sep: str = ", ", empty: str = "-"
+) -> str:
+    """Amounts per currency, e.g. "$185,000/h" or "$185,000/h, €9,000/h"."""
+    return sep.join(f"{format_money(v, c)}{per}" for c, v in sorted(amounts.items())) or empty
 
 
 def format_money(amount: float, currency: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from launchdeck.gate.model import Verdict
 from launchdeck.incidents.model import IncidentView
-from launchdeck.incidents.severity import Severity, format_money
+from launchdeck.incidents.severity import Severity, format_rates
 from launchdeck.notify.model import Audience, Fact, Message, Tone
 from launchdeck.timeline.model import Event
 from launchdeck.workspace.model import Campaign
@@ -35,7 +35,7 @@ _VERB = {
 
 def _at_risk(item: IncidentView) -> str:
     risk = item.incident.assessment.revenue_at_risk_per_hour
-    return ", ".join(f"{format_money(v, c)}/h" for c, v in sorted(risk.items())) or "none"
+    return format_rates(risk, empty="none")
 
 
 def _when(kind: str, item: IncidentView) -> datetime:
