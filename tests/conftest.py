@@ -116,10 +116,14 @@ def live_server(db: object, clock: Clock, prometheus_url: str) -> Iterator[LiveS
 
     from launchdeck.api.app import create_app
     from launchdeck.reliability.service import prometheus_sources
+    from launchdeck.settings import Settings
 
     port = _free_port()
     sources = prometheus_sources(prometheus_url, timeout_s=10)
-    app = create_app(db=db, clock=clock, sources=sources)  # type: ignore[arg-type]
+    # Notifications go out before the answer, so a test sees their outcome when the call returns
+    # (the server's default sends them after: tests/integration/notify covers that mode).
+    settings = Settings(notify_in_background=False)
+    app = create_app(settings, db=db, clock=clock, sources=sources)  # type: ignore[arg-type]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

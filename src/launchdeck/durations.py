@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime
 
 from launchdeck.errors import UsageError
 
 __all__ = [
     "EARLIEST_YEAR",
     "LATEST_YEAR",
+    "PlausibleInstant",
     "coerce_duration",
     "in_plausible_years",
     "parse_duration",
     "parse_instant",
+    "plausible",
     "until_instant",
 ]
 
@@ -24,6 +29,17 @@ stay inside datetime's range."""
 
 def in_plausible_years(value: date) -> bool:
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
+def plausible(value: datetime) -> datetime:
+    """`value`, or a ValueError (a pydantic field error) outside the plausible years."""
+    if not in_plausible_years(value):
+        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+PlausibleInstant = Annotated[AwareDatetime, AfterValidator(plausible)]
+"""An aware instant in a request, in the plausible years."""
 
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

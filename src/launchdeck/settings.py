@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     notify_timeout_s: float = 5.0
     """Per attempt, per channel, for Slack, Teams and webhook notifications."""
     notify_attempts: int = 3
+    notify_in_background: bool = True
+    """`launchdeck serve` answers first and notifies after, so a hanging Slack never slows an
+    incident request; CLI commands always wait for their notifications."""
     incident_refresh_s: float = 60.0
     """How often `launchdeck serve` brings open incidents' severity up to date with the calendar
     (seconds; 0: only when they are read)."""

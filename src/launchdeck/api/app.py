@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         refresher.stop()
+        if app.state.notify_executor is not None:  # what is on its way still goes out
+            app.state.notify_executor.shutdown(wait=True)
 
 
 def create_app(
@@ -85,8 +88,17 @@ def create_app(
     )
     from launchdeck.notify.outbox import Notifications
 
+    app.state.notify_executor = (
+        ThreadPoolExecutor(max_workers=4, thread_name_prefix="launchdeck-notify")
+        if settings.notify_in_background
+        else None
+    )
     app.state.notifications = Notifications(
-        db, clock=clock, timeout_s=settings.notify_timeout_s, attempts=settings.notify_attempts
+        db,
+        clock=clock,
+        timeout_s=settings.notify_timeout_s,
+        attempts=settings.notify_attempts,
+        executor=app.state.notify_executor,
     )
     install_problem_handlers(app)
     registry = install_metrics(app)

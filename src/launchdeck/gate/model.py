@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Final, Protocol
+from typing import Final, Protocol
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from launchdeck.calendar.model import ChangeType
-from launchdeck.durations import EARLIEST_YEAR, LATEST_YEAR, in_plausible_years
+from launchdeck.durations import PlausibleInstant
 
 __all__ = [
     "AffectedCampaign",
@@ -52,20 +52,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _plausible(value: datetime | None) -> datetime | None:
-    # As for campaigns: keeps `at` and the 90-day search around it inside datetime's range.
-    if value is not None and not in_plausible_years(value):
-        raise ValueError(f"the year must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return value
-
-
 class GateRequest(_Frozen):
     """ "May I make this change to this system in this environment at this time?"."""
 
     system: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     environment: str = Field(default="production", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     change_type: ChangeType = ChangeType.FEATURE
-    at: Annotated[AwareDatetime | None, AfterValidator(_plausible)] = None
+    at: PlausibleInstant | None = None
     """When the change would land; now when omitted."""
 
 

@@ -29,6 +29,17 @@ def parse_ref(ref: str) -> int:
     return int(text)
 
 
+_OPTIONS = {
+    "started_at": "started",
+    "detected_at": "detected",
+    "due_at": "due",
+    "systems": "system",
+    "add_participants": "participant",
+    "pinned": "pin",
+}
+"""Request fields whose option is named otherwise."""
+
+
 def _model(cls: Any, **fields: Any) -> Any:
     """Build a request model; a bad value is a usage error naming the option."""
     from pydantic import ValidationError
@@ -39,10 +50,9 @@ def _model(cls: Any, **fields: Any) -> Any:
         return cls(**{k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise UsageError(
-            f"--{where.replace('_', '-')}: {error['msg'].removeprefix('Value error, ')}"
-        ) from None
+        field = str(error["loc"][0]) if error["loc"] else ""
+        option = _OPTIONS.get(field, field.replace("_", "-"))
+        raise UsageError(f"--{option}: {error['msg'].removeprefix('Value error, ')}") from None
 
 
 def _show(ctx: typer.Context, item: IncidentView, as_json: bool) -> None:

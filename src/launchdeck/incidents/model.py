@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
+from launchdeck.durations import PlausibleInstant
 from launchdeck.incidents.severity import Assessment, Severity, Signal
 
 __all__ = [
@@ -225,8 +226,8 @@ class OpenRequest(_Frozen):
     type: _Id | None = None
     summary: Annotated[str, StringConstraints(max_length=10_000)] | None = None
     traffic_share: _Share | None = None
-    started_at: AwareDatetime | None = None
-    detected_at: AwareDatetime | None = None
+    started_at: PlausibleInstant | None = None
+    detected_at: PlausibleInstant | None = None
     severity: Severity | None = None
     """Set by a person: the calendar no longer moves it."""
     priority: Priority | None = None
@@ -254,7 +255,7 @@ class UpdateRequest(_Frozen):
     scribe: Person | None = None
     liaison: Person | None = None
     add_participants: tuple[Person, ...] = ()
-    started_at: AwareDatetime | None = None
+    started_at: PlausibleInstant | None = None
     note: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = None
     """Added as a note entry (with the reason for the other changes, if any)."""
     pinned: bool = False
@@ -265,7 +266,7 @@ class TaskRequest(_Frozen):
     kind: TaskKind = TaskKind.TASK
     action_type: Literal["mitigate", "prevent", "process"] | None = None
     owner: Person | None = None
-    due_at: AwareDatetime | None = None
+    due_at: PlausibleInstant | None = None
 
 
 class EntryRequest(_Frozen):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 
 from launchdeck.gate.model import Verdict
@@ -39,8 +39,12 @@ class Notifications:
         timeout_s: float = 5.0,
         attempts: int = 3,
         backoff_s: float = 0.5,
+        executor: Executor | None = None,
     ) -> None:
+        """With `executor` (the API server's), the hooks return at once and the news goes out
+        after the response; without it (a CLI command, which exits when done) they wait."""
         self.db = db
+        self.executor = executor
         self.clock = clock
         self.environ = environ
         self.timeout_s = timeout_s
@@ -132,10 +136,19 @@ class Notifications:
     def incident_changed(
         self, kind: str, view: IncidentView, campaigns: Sequence[Campaign]
     ) -> None:
-        self.send_all(incident_messages(kind, view, campaigns), incident_id=view.incident.id)
+        self._post(incident_messages(kind, view, campaigns), incident_id=view.incident.id)
 
     def gate_blocked(self, verdict: Verdict) -> None:
-        self.send(gate_blocked(verdict))
+        self._post([gate_blocked(verdict)])
 
     def change_recorded(self, event: Event) -> None:
-        self.send(recorded_change(event))
+        self._post([recorded_change(event)])
+
+    def _post(self, messages: Sequence[Message], *, incident_id: int | None = None) -> None:
+        if self.executor is None:
+            self.send_all(messages, incident_id=incident_id)
+            return
+        try:
+            self.executor.submit(self.send_all, messages, incident_id=incident_id)
+        except RuntimeError:  # the server is shutting down: send now rather than drop it
+            self.send_all(messages, incident_id=incident_id)

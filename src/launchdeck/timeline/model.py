@@ -7,8 +7,9 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
+from launchdeck.durations import PlausibleInstant
 from launchdeck.errors import UsageError
 
 __all__ = [
@@ -105,5 +106,5 @@ class RecordRequest(BaseModel):
     note: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
     url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
     """A link to the pipeline run or change request."""
-    at: AwareDatetime | None = None
+    at: PlausibleInstant | None = None
     """When the change happened; now when omitted. Never in the future."""

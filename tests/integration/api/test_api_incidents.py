@@ -10,6 +10,7 @@ webhook URL is set, so the server's notifications fail at once, without a reques
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -767,3 +768,29 @@ def _check(http: httpx.Client, token: str, **body: Any) -> dict[str, Any]:
 def _open_incident(verdict: dict[str, Any]) -> tuple[str, str]:
     (check,) = [c for c in verdict["checks"] if c["check"] == "open_incident"]
     return check["outcome"], check["summary"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/incidents",
+            {"title": "Old", "systems": ["cms"], "detected_at": "0001-01-02T00:00:00Z"},
+            "detected_at",
+        ),
+        (
+            "/api/v1/incidents",
+            {"title": "Old", "systems": ["cms"], "started_at": "9999-12-31T23:00:00+00:00"},
+            "started_at",
+        ),
+    ],
+    ids=["detected in year 1", "started in year 9999"],
+)
+def test_an_instant_outside_the_plausible_years_is_a_422_not_a_crash(
+    http: httpx.Client, responder: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = http.post(path, json=body, headers=bearer(responder))
+
+    problem = assert_problem(response, status=422, code="invalid_request")
+    assert field in json.dumps(problem)
+    assert "the year must be between 1970 and 2999" in json.dumps(problem)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -448,3 +449,36 @@ def test_the_api_server_reads_the_webhook_urls_from_its_environment(
     assert "Black Friday 2026" in first_text_block(teams)
     assert [e.data["ok"] for e in entries(db, 1, EntryKind.NOTIFICATION)] == [True, True]
     assert_no_webhook_url_stored(db, receiver)
+
+
+def test_in_the_background_the_open_returns_before_a_hanging_channel_gives_up(
+    db: Database, applied: None, clock: Any, receiver: Receiver, environ: dict[str, str]
+) -> None:
+    environ[SLACK_ENV] = receiver.script("payments", Reply(hang_s=10))
+    executor = ThreadPoolExecutor(max_workers=2)
+    notifications = Notifications(
+        db,
+        clock=clock,
+        environ=environ,
+        timeout_s=1.0,  # a hanging channel takes 2 s to give up: far longer than the open
+        attempts=2,
+        backoff_s=BACKOFF_S,
+        executor=executor,
+    )
+    incidents = IncidentService(db, actor="pager", clock=clock, outbox=notifications)
+
+    started = time.monotonic()
+    opened = incidents.open(checkout_down())
+    returned_after = time.monotonic() - started
+    told_before = entries(db, opened.incident.id, EntryKind.NOTIFICATION)
+    executor.shutdown(wait=True)  # as the API server does when it stops
+
+    # The open did not wait for even one timeout of the hanging channel (a correctness bound).
+    assert returned_after < 1.0
+    assert told_before == []
+    assert len(receiver.at("payments")) == 2
+    assert len(receiver.at("marketing")) == 1
+    told = entries(db, opened.incident.id, EntryKind.NOTIFICATION)
+    assert [e.data["ok"] for e in told] == [False, True]
+    (failed,) = events(db, "notify.failed")
+    assert failed.payload["error"] == "timed out after 1 s"
