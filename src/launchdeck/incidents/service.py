@@ -23,6 +23,7 @@ from launchdeck.client.http import HttpTransport
 from launchdeck.errors import Conflict, NotFound, UsageError
 from launchdeck.incidents.alerts import AlertmanagerWebhook, open_request
 from launchdeck.incidents.changes import describe, suspects, upstream
+from launchdeck.incidents.lifecycle import event_kind, plain_changes
 from launchdeck.incidents.model import (
     OPEN_STATUSES,
     EntryKind,
@@ -35,7 +36,6 @@ from launchdeck.incidents.model import (
     Task,
     TaskRequest,
     UpdateRequest,
-    can_move,
     default_priority,
     view,
 )
@@ -266,14 +266,8 @@ class IncidentService:
             if request.dedupe_key is not None:
                 existing = store.find_open(request.dedupe_key)
                 if existing is not None:
-                    store.add_entry(
-                        existing.id,
-                        at=now,
-                        kind=EntryKind.ALERT,
-                        actor=self.actor,
-                        text=f"fired again: {request.title}",
-                        data={"source": str(request.source), "dedupe_key": request.dedupe_key},
-                    )
+                    fired = {"source": str(request.source), "dedupe_key": request.dedupe_key}
+                    self._note_alert(store, existing, f"fired again: {request.title}", now, fired)
                     uow.commit()
                     return existing.id, False
             ctx = impact_context(session, start=detected, end=now + _TICK)
@@ -360,7 +354,7 @@ class IncidentService:
             if request.systems is not None:
                 _check_systems(session, request.systems)
             before = incident
-            changes, notes = self._plain_changes(incident, request, now)
+            changes, notes = plain_changes(incident, request, now)
             texts = [text for _, text in notes]
             kinds = [kind for kind, _ in notes]
             incident = incident.model_copy(update=changes)
@@ -411,11 +405,11 @@ class IncidentService:
                     text=request.note,
                     pinned=request.pinned,
                 )
-            event_kind = self._event_kind(before, incident)
+            happened = event_kind(before, incident)
             self._event(
                 session,
                 incident,
-                event_kind,
+                happened,
                 now,
                 {
                     "changes": texts,
@@ -426,9 +420,9 @@ class IncidentService:
             )
             uow.commit()
         result = self._view(incident_id)
-        if event_kind != "incident.updated":
-            news.append((event_kind, result))
-        if event_kind != "incident.severity_changed" and incident.severity is not before.severity:
+        if happened != "incident.updated":
+            news.append((happened, result))
+        if happened != "incident.severity_changed" and incident.severity is not before.severity:
             news.append(("incident.severity_changed", result))
         self._tell(news)
         return result
@@ -567,14 +561,8 @@ class IncidentService:
             store = SqlIncidentStore(uow.session)
             incident = store.find_open(request.dedupe_key)
             if incident is not None:
-                store.add_entry(
-                    incident.id,
-                    at=now,
-                    kind=EntryKind.ALERT,
-                    actor=self.actor,
-                    text=f"alert resolved: {request.title}",
-                    data={"dedupe_key": request.dedupe_key},
-                )
+                text = f"alert resolved: {request.title}"
+                self._note_alert(store, incident, text, now, {"dedupe_key": request.dedupe_key})
                 uow.commit()
                 return incident.id
         return None
@@ -692,87 +680,23 @@ class IncidentService:
                 data={"event": event.id, "kind": event.kind, "subject": event.subject},
             )
 
-    @classmethod
-    def _plain_changes(
-        cls, incident: Incident, request: UpdateRequest, now: datetime
-    ) -> tuple[dict[str, Any], list[tuple[EntryKind, str]]]:
-        """The fields `request` changes other than severity, with an entry for each."""
-        changes: dict[str, Any] = {}
-        texts: list[str] = []
-        kinds: list[EntryKind] = []
-        for name in ("title", "summary", "type", "signal", "traffic_share", "systems"):
-            value = getattr(request, name)
-            if value is not None and value != getattr(incident, name):
-                changes[name] = value
-                was = getattr(incident, name)
-                texts.append(f"{name}: {'-' if was is None else was} → {value}")
-                kinds.append(EntryKind.NOTE)
-        if request.started_at is not None and request.started_at != incident.started_at:
-            if request.started_at > incident.detected_at:
-                raise UsageError(
-                    "the impact cannot start after the incident was detected",
-                    hint=f"give a time before {incident.detected_at.isoformat()}",
-                )
-            changes["started_at"] = request.started_at
-            texts.append(f"impact started at {request.started_at.isoformat()}")
-            kinds.append(EntryKind.NOTE)
-        roles = incident.roles
-        for role in ("commander", "scribe", "liaison"):
-            person = getattr(request, role)
-            if person is not None and person != getattr(roles, role):
-                roles = roles.model_copy(update={role: person})
-                texts.append(f"{role}: {person}")
-                kinds.append(EntryKind.ROLE)
-        new_people = [p for p in request.add_participants if p not in roles.participants]
-        if new_people:
-            roles = roles.model_copy(update={"participants": (*roles.participants, *new_people)})
-            texts.append(f"joined: {', '.join(new_people)}")
-            kinds.append(EntryKind.ROLE)
-        if roles != incident.roles:
-            changes["roles"] = roles
-        if request.status is not None and request.status is not incident.status:
-            changes.update(cls._status_fields(incident, request.status, now))
-            texts.append(f"status: {incident.status} → {request.status}")
-            kinds.append(EntryKind.STATUS)
-        if request.priority is not None and request.priority is not incident.priority:
-            changes.update(priority=request.priority, priority_manual=True)
-            texts.append(f"priority: {incident.priority} → {request.priority}")
-            kinds.append(EntryKind.PRIORITY)
-        return changes, list(zip(kinds, texts, strict=True))
-
-    @staticmethod
-    def _status_fields(incident: Incident, status: Status, now: datetime) -> dict[str, Any]:
-        if not can_move(incident.status, status):
-            raise UsageError(
-                f"{incident.ref} cannot go from {incident.status} to {status}",
-                hint="statuses move forward: triage → active → mitigated → resolved → "
-                "postmortem_done; a mitigated or resolved incident can reopen as active",
-            )
-        fields: dict[str, Any] = {"status": status}
-        if status is Status.ACTIVE:
-            fields.update(mitigated_at=None, resolved_at=None, postmortem_at=None)
-        if status is Status.MITIGATED:
-            fields["mitigated_at"] = now
-        if status is Status.RESOLVED:
-            fields["resolved_at"] = now
-            fields["mitigated_at"] = incident.mitigated_at or now
-        if status is Status.POSTMORTEM_DONE:
-            fields["postmortem_at"] = now
-            fields["resolved_at"] = incident.resolved_at or now
-            fields["mitigated_at"] = incident.mitigated_at or now
-        return fields
-
-    @staticmethod
-    def _event_kind(before: Incident, after: Incident) -> str:
-        if after.status is not before.status:
-            if after.status is Status.RESOLVED:
-                return "incident.resolved"
-            if after.status is Status.MITIGATED:
-                return "incident.mitigated"
-            return "incident.status_changed"
-        if after.severity is not before.severity:
-            return "incident.severity_changed"
-        return "incident.updated"
+    def _note_alert(
+        self,
+        store: SqlIncidentStore,
+        incident: Incident,
+        text: str,
+        now: datetime,
+        data: dict[str, Any],
+    ) -> None:
+        """An alert about an open incident (a re-fire, a resolution): an entry, not a twin."""
+        store.add_entry(
+            incident.id,
+            at=now,
+            kind=EntryKind.ALERT,
+            actor=self.actor,
+            text=text,
+            data=data,
+        )
 
     def _event(
         self,
