@@ -122,6 +122,7 @@ def build_app() -> typer.Typer:
     from launchdeck.auth.cli import register as register_auth
     from launchdeck.calendar.cli import register as register_calendar
     from launchdeck.cli.db import register as register_store
+    from launchdeck.flags.cli import register as register_flags
     from launchdeck.gate.cli import register as register_gate
     from launchdeck.incidents.cli import register as register_incidents
     from launchdeck.reliability.cli import register as register_slo
@@ -136,6 +137,7 @@ def build_app() -> typer.Typer:
         register_gate,
         register_slo,
         register_incidents,
+        register_flags,
         register_api,
         register_store,
     ):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
     from launchdeck.calendar.service import CalendarApi
+    from launchdeck.flags.service import FlagApi
     from launchdeck.gate.service import GateApi
     from launchdeck.incidents.service import IncidentApi
     from launchdeck.reliability.service import SloApi
@@ -64,6 +65,7 @@ class Client:
     gate: GateApi
     slos: SloApi
     incidents: IncidentApi
+    flags: FlagApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -77,6 +79,7 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
     from launchdeck.auth.service import TokenService
     from launchdeck.calendar.service import CalendarService
     from launchdeck.checks import installed_checks
+    from launchdeck.flags.service import FlagService
     from launchdeck.gate.service import GateService
     from launchdeck.incidents.service import IncidentService
     from launchdeck.notify.outbox import Notifications
@@ -90,6 +93,13 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
     notifications = Notifications(
         db, clock=clock, timeout_s=settings.notify_timeout_s, attempts=settings.notify_attempts
     )
+    gate = GateService(
+        db,
+        actor=settings.actor,
+        clock=clock,
+        checks=installed_checks(db, clock=clock, sources=sources),
+        on_block=notifications.gate_blocked,
+    )
     return Client(
         mode="local",
         target=safe_url(db.url),
@@ -99,15 +109,10 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         ),
         tokens=TokenService(db, actor=settings.actor, clock=clock),
         calendar=CalendarService(db, actor=settings.actor, clock=clock),
-        gate=GateService(
-            db,
-            actor=settings.actor,
-            clock=clock,
-            checks=installed_checks(db, clock=clock, sources=sources),
-            on_block=notifications.gate_blocked,
-        ),
+        gate=gate,
         slos=SloService(db, clock=clock, sources=sources),
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
+        flags=FlagService(db, actor=settings.actor, clock=clock, gate=gate),
         _close=db.dispose,
     )
 
@@ -116,6 +121,7 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.auth.service import RemoteTokens
     from launchdeck.calendar.service import RemoteCalendar
     from launchdeck.client.http import HttpTransport
+    from launchdeck.flags.remote import RemoteFlags
     from launchdeck.gate.service import RemoteGate
     from launchdeck.incidents.service import RemoteIncidents
     from launchdeck.reliability.service import RemoteSlos
@@ -135,5 +141,6 @@ def _remote(settings: Settings) -> Client:
         gate=RemoteGate(http),
         slos=RemoteSlos(http),
         incidents=RemoteIncidents(http),
+        flags=RemoteFlags(http),
         _close=http.close,
     )

@@ -12,6 +12,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from launchdeck.errors import Conflict, NotFound
+from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
+from launchdeck.flags.records import ManagedBy, VersionAction
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
@@ -97,6 +99,9 @@ class SqlStateStore:
             if row.notifications
             else NotificationsSpec(),
             references=References.model_validate(row.references or {}),
+            flag_governance=GovernanceSpec.model_validate(row.flag_governance)
+            if row.flag_governance
+            else GovernanceSpec(),
         )
 
     def list(self, kind: ResourceKind) -> list[Any]:
@@ -131,7 +136,16 @@ class SqlStateStore:
             systems=tuple(self.list(ResourceKind.SYSTEM)),
             campaigns=tuple(self.list(ResourceKind.CAMPAIGN)),
             slos=tuple(self.list(ResourceKind.SLO)),
+            flags=tuple(f.spec for f in self._flags().list() if f.managed_by is ManagedBy.GIT),
+            segments=tuple(
+                s.spec for s in self._flags().list_segments() if s.managed_by is ManagedBy.GIT
+            ),
         )
+
+    def _flags(self) -> Any:
+        from launchdeck.store.flags import SqlFlagStore
+
+        return SqlFlagStore(self.session)
 
     def claim_revision(self, expected: int, *, now: datetime) -> int:
         """Move the revision from `expected` to the next one, or raise Conflict.
@@ -172,10 +186,16 @@ class SqlStateStore:
         longest = max((c.ends_at - c.starts_at for c in campaigns), default=timedelta(0))
         self._workspace_row().longest_campaign_s = math.ceil(longest.total_seconds())
 
-    def write(self, change: ResourceChange, *, now: datetime) -> None:
+    def write(self, change: ResourceChange, *, now: datetime, actor: str = "launchdeck") -> None:
         """Carry out one planned change on the rows."""
         if change.kind is ResourceKind.WORKSPACE:
             self._write_workspace(change)
+            return
+        if change.kind is ResourceKind.FLAG:
+            self._write_flag(change, now=now, actor=actor)
+            return
+        if change.kind is ResourceKind.SEGMENT:
+            self._write_segment(change, now=now, actor=actor)
             return
         row_type = _ROWS[change.kind]
         existing = cast(Row | None, self.session.get(row_type, change.id))
@@ -192,6 +212,53 @@ class SqlStateStore:
                 setattr(existing, key, value)
             existing.updated_at = now
 
+    def _write_flag(self, change: ResourceChange, *, now: datetime, actor: str) -> None:
+        """A flag of launchdeck.yaml: a new version managed in Git. A flag of the same key made
+        through the API is adopted (Git manages it from now on); a removed one is archived."""
+        store = self._flags()
+        existing = store.get(change.id, include_archived=True)
+        if change.action is Action.REMOVE:
+            if existing is not None and existing.archived_at is None:
+                store.archive(
+                    change.id,
+                    expected_version=existing.version,
+                    actor=actor,
+                    now=now,
+                    comment="removed from launchdeck.yaml",
+                )
+            return
+        spec = FlagSpec.model_validate(change.after)
+        if existing is None:
+            action, version = VersionAction.CREATED, None
+        elif existing.archived_at is not None:
+            action, version = VersionAction.RESTORED, existing.version
+        else:
+            action, version = VersionAction.CHANGED, existing.version
+        store.put(
+            spec,
+            expected_version=version,
+            actor=actor,
+            now=now,
+            managed_by=ManagedBy.GIT,
+            comment="launchdeck apply",
+            action=action,
+        )
+
+    def _write_segment(self, change: ResourceChange, *, now: datetime, actor: str) -> None:
+        store = self._flags()
+        existing = store.get_segment(change.id)
+        if change.action is Action.REMOVE:
+            if existing is not None:
+                store.delete_segment(change.id, expected_version=existing.version)
+            return
+        store.put_segment(
+            SegmentSpec.model_validate(change.after),
+            expected_version=existing.version if existing else None,
+            actor=actor,
+            now=now,
+            managed_by=ManagedBy.GIT,
+        )
+
     def _write_workspace(self, change: ResourceChange) -> None:
         row = self._workspace_row()
         settings = WorkspaceSettings.model_validate(change.after)
@@ -203,3 +270,4 @@ class SqlStateStore:
         row.reliability = settings.reliability.model_dump(mode="json")
         row.incidents = settings.incidents.model_dump(mode="json")
         row.notifications = settings.notifications.model_dump(mode="json")
+        row.flag_governance = settings.flag_governance.model_dump(mode="json")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -28,11 +29,16 @@ __all__ = [
     "CampaignRow",
     "EnvironmentRow",
     "EventRow",
+    "FlagChangeRequestRow",
+    "FlagRow",
+    "FlagVersionRow",
     "FreezeRow",
     "IncidentEntryRow",
     "IncidentRow",
     "IncidentTaskRow",
     "OverrideRow",
+    "SdkKeyRow",
+    "SegmentRow",
     "SystemRow",
     "UtcDateTime",
     "WorkspaceRow",
@@ -90,6 +96,10 @@ class WorkspaceRow(Base):
     """The longest stored campaign, kept by apply: it bounds time-range queries on campaigns,
     so a gate check reads an index range instead of scanning years of occurrences."""
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flags_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Counts flag and segment writes: the revision (and ETag) of flag snapshots. Since 0005."""
+    flag_governance: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """Who approves flag changes (GovernanceSpec as JSON); NULL: the defaults. Since 0005."""
 
 
 class EnvironmentRow(Base):
@@ -297,3 +307,89 @@ class IncidentTaskRow(Base):
     status: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FlagRow(Base):
+    """A feature flag: its whole definition (FlagSpec as JSON). `version` is the optimistic lock
+    and numbers the rows of `flag_versions`. Archived flags stay; they are never deleted."""
+
+    __tablename__ = "flags"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    version: Mapped[int] = mapped_column(Integer)
+    managed_by: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FlagVersionRow(Base):
+    """Every version of every flag, whole. Append-only: triggers refuse UPDATE and DELETE.
+
+    The unique (key, version) index also serves "the history of one flag"."""
+
+    __tablename__ = "flag_versions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_flag_versions_key_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class SegmentRow(Base):
+    """A reusable audience (SegmentSpec as JSON); `version` is the optimistic lock."""
+
+    __tablename__ = "segments"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(Json)
+    version: Mapped[int] = mapped_column(Integer)
+    managed_by: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class FlagChangeRequestRow(Base):
+    """A proposed change to one flag in one environment; `version` is its optimistic lock."""
+
+    __tablename__ = "flag_change_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    flag_key: Mapped[str] = mapped_column(String(100), index=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    base_version: Mapped[int] = mapped_column(Integer)
+    patch: Mapped[dict[str, Any]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    apply_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class SdkKeyRow(Base):
+    """An environment-scoped key for SDKs and OFREP: the hash of its secret only."""
+
+    __tablename__ = "sdk_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    environment: Mapped[str] = mapped_column(String(63))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

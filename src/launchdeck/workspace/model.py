@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
@@ -45,6 +46,9 @@ class ResourceKind(StrEnum):
     SYSTEM = "system"
     CAMPAIGN = "campaign"
     SLO = "slo"
+    FLAG = "flag"
+    """Only flags managed in Git (launchdeck.yaml); flags made through the API are not planned."""
+    SEGMENT = "segment"
 
 
 class _Model(BaseModel):
@@ -61,6 +65,7 @@ class WorkspaceSettings(_Model):
     incidents: IncidentPolicy = IncidentPolicy()
     notifications: NotificationsSpec = NotificationsSpec()
     references: References = References()
+    flag_governance: GovernanceSpec = GovernanceSpec()
 
 
 class Environment(_Model):
@@ -127,6 +132,8 @@ class DesiredState(_Model):
     systems: tuple[System, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
     slos: tuple[Slo, ...] = ()
+    flags: tuple[FlagSpec, ...] = ()
+    segments: tuple[SegmentSpec, ...] = ()
 
     def resources(self) -> dict[ResourceKind, dict[str, dict[str, Any]]]:
         """Each resource as canonical JSON, by kind then id (the form `plan` diffs)."""
@@ -141,6 +148,10 @@ class DesiredState(_Model):
         ):
             for item in items:
                 out[kind][item.id] = item.model_dump(mode="json")
+        for flag in self.flags:
+            out[ResourceKind.FLAG][flag.key] = flag.document()
+        for segment in self.segments:
+            out[ResourceKind.SEGMENT][segment.key] = segment.document()
         return out
 
 
@@ -197,6 +208,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             incidents=spec.incidents,
             notifications=spec.notifications,
             references=spec.references,
+            flag_governance=spec.flag_governance,
         ),
         environments=tuple(
             Environment(
@@ -222,6 +234,8 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             for s in spec.systems
         ),
         campaigns=tuple(campaigns),
+        flags=spec.flags,
+        segments=spec.segments,
         slos=tuple(
             Slo(id=s.id, system=s.system, file=s.file, document=s.document, datasource=s.datasource)
             for s in spec.slos

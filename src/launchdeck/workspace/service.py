@@ -86,7 +86,7 @@ def _system_of(change: ResourceChange) -> str | None:
     """The system a change is about, so `timeline --system` finds it: a system, or an SLO's."""
     if change.kind is ResourceKind.SYSTEM:
         return change.id
-    if change.kind is ResourceKind.SLO:
+    if change.kind is ResourceKind.SLO or change.kind is ResourceKind.FLAG:
         owner = (change.after or change.before or {}).get("system")
         return str(owner) if owner else None
     return None
@@ -155,7 +155,7 @@ class WorkspaceService:
             revision = store.claim_revision(base, now=now)
             event_ids = []
             for change in plan.changes:
-                store.write(change, now=now)
+                store.write(change, now=now, actor=self.actor)
                 event = change_event(change, revision=revision, actor=self.actor, now=now)
                 event_ids.append(timeline.append(event).id)
             store.record_longest_campaign(desired.campaigns)

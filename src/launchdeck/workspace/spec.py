@@ -29,6 +29,7 @@ from launchdeck.durations import (
     coerce_duration,
     in_plausible_years,
 )
+from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
@@ -319,3 +320,7 @@ class WorkspaceSpec(_Spec):
     references: References = References()
     slos: tuple[SloSpec, ...] = ()
     """Loaded from `references.slos`; launchdeck.yaml itself cannot hold SLO documents."""
+    flags: tuple[FlagSpec, ...] = ()
+    """Flags managed in Git: plan/apply change them, and the API cannot."""
+    segments: tuple[SegmentSpec, ...] = ()
+    flag_governance: GovernanceSpec = GovernanceSpec()

@@ -162,7 +162,37 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
         if system not in system_ids
     ]
     problems += _slo_references(spec, system_ids)
+    problems += _flag_references(spec, system_ids, env_ids)
     return sorted(problems, key=lambda p: _order(p.path))
+
+
+def _flag_references(
+    spec: WorkspaceSpec, system_ids: Sequence[str], env_ids: Sequence[str]
+) -> list[Problem]:
+    """Flags and segments: prerequisites, segments, environments and campaigns they name exist,
+    no cycles, every operator's values are usable; a flag names a declared system."""
+    if not spec.flags and not spec.segments:
+        return []
+    from launchdeck.flags.validate import check_flags
+
+    problems = [
+        Problem(p.path, p.message, p.hint)
+        for p in check_flags(
+            spec.flags,
+            spec.segments,
+            environments=env_ids,
+            campaigns=[c.id for c in spec.campaigns],
+        )
+    ]
+    for i, flag in enumerate(spec.flags):
+        if flag.system is not None and flag.system not in system_ids:
+            problems.append(_unknown("system", flag.system, system_ids, ("flags", i, "system")))
+    for env in spec.flag_governance.approvals:
+        if env not in env_ids:
+            problems.append(
+                _unknown("environment", env, env_ids, ("flag_governance", "approvals", env))
+            )
+    return problems
 
 
 def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Problem]:

@@ -1,0 +1,1 @@
+"""Feature flags: definitions, targeting, bucketing and evaluation (issue #4)."""

@@ -1,0 +1,274 @@
+"""/api/v1/flags, /segments, /flag-change-requests, /sdk-keys: flag management. No flag logic here.
+
+Reads need any token; changes need `flags:write`; SDK keys need `admin`. The OFREP endpoints
+and the SDK snapshot live in ofrep_api.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from launchdeck.api.deps import Admin, Clock, Db, Reader, RequireScope, Sources
+from launchdeck.auth.model import Scope, TokenInfo
+from launchdeck.flags.model import KEY_PATTERN, FlagSpec, SegmentSpec
+from launchdeck.flags.records import (
+    ChangeRequest,
+    CreatedSdkKey,
+    FlagVersion,
+    SdkKeyInfo,
+    StoredFlag,
+    StoredSegment,
+)
+from launchdeck.flags.requests import (
+    ChangeBody,
+    ChangeOutcome,
+    EvalRequest,
+    EvalResult,
+    ScheduleBody,
+)
+from launchdeck.flags.service import FlagService
+from launchdeck.flags.stale import StaleFlag
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["flags"])
+Writer = Annotated[TokenInfo, Depends(RequireScope(Scope.FLAGS_WRITE))]
+FlagKey = Annotated[str, Path(pattern=KEY_PATTERN)]
+RequestId = Annotated[str, Path(pattern=r"^cr-[0-9a-f]{1,32}$")]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RestoreBody(_Body):
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class CommentBody(_Body):
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class SdkKeyBody(_Body):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    environment: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+def _service(
+    token: TokenInfo, request: Request, db: Db, clock: Clock, sources: Sources
+) -> FlagService:
+    from launchdeck.checks import installed_checks
+    from launchdeck.gate.service import GateService
+
+    gate = GateService(
+        db,
+        actor=token.name,
+        clock=clock,
+        checks=installed_checks(db, clock=clock, sources=sources),
+        on_block=request.app.state.notifications.gate_blocked,
+    )
+    cache = getattr(request.app.state, "flag_cache", None)
+    return FlagService(
+        db,
+        actor=token.name,
+        clock=clock,
+        gate=gate,
+        on_change=cache.invalidate if cache is not None else None,
+    )
+
+
+@router.get("/flags", summary="Every flag (archived ones with ?archived=true)")
+def list_flags(
+    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources, archived: bool = False
+) -> list[StoredFlag]:
+    return _service(token, request, db, clock, sources).list_flags(archived=archived)
+
+
+@router.post("/flags", status_code=201, summary="Create a flag (flags:write)")
+def create_flag(
+    spec: FlagSpec, token: Writer, request: Request, db: Db, clock: Clock, sources: Sources
+) -> StoredFlag:
+    return _service(token, request, db, clock, sources).create(spec)
+
+
+@router.post("/flags/evaluate", summary="Evaluate flags for a context, now or as of `at`")
+def evaluate(
+    body: EvalRequest, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> EvalResult:
+    return _service(token, request, db, clock, sources).evaluate(body)
+
+
+@router.get("/stale-flags", summary="Flags fully rolled out or unchanged past their lifetime")
+def stale_flags(
+    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> list[StaleFlag]:
+    return _service(token, request, db, clock, sources).stale()
+
+
+@router.get("/flags/{key}", summary="A flag with its version")
+def get_flag(
+    key: FlagKey, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> StoredFlag:
+    return _service(token, request, db, clock, sources).get_flag(key)
+
+
+@router.delete("/flags/{key}", summary="Archive a flag (flags:write)")
+def archive_flag(
+    key: FlagKey, token: Writer, request: Request, db: Db, clock: Clock, sources: Sources
+) -> StoredFlag:
+    return _service(token, request, db, clock, sources).archive(key)
+
+
+@router.post(
+    "/flags/{key}/changes",
+    summary="Change a flag in one environment: applied, scheduled or sent for approval "
+    "(flags:write)",
+)
+def change_flag(
+    key: FlagKey,
+    body: ChangeBody,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeOutcome:
+    return _service(token, request, db, clock, sources).change(key, body)
+
+
+@router.post("/flags/{key}/schedule", summary="Add a scheduled change (flags:write)")
+def schedule_flag(
+    key: FlagKey,
+    body: ScheduleBody,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeOutcome:
+    return _service(token, request, db, clock, sources).schedule(
+        key, body.environment, body.change, comment=body.comment
+    )
+
+
+@router.get("/flags/{key}/history", summary="Every version of a flag, oldest first")
+def flag_history(
+    key: FlagKey, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> list[FlagVersion]:
+    return _service(token, request, db, clock, sources).history(key)
+
+
+@router.post("/flags/{key}/restore", summary="Make an old version current again (flags:write)")
+def restore_flag(
+    key: FlagKey,
+    body: RestoreBody,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> StoredFlag:
+    return _service(token, request, db, clock, sources).restore(
+        key, body.version, comment=body.comment
+    )
+
+
+@router.get("/segments", summary="Every segment")
+def list_segments(
+    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> list[StoredSegment]:
+    return _service(token, request, db, clock, sources).list_segments()
+
+
+@router.put("/segments/{key}", summary="Create or replace a segment (flags:write)")
+def put_segment(
+    key: FlagKey,
+    spec: SegmentSpec,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> StoredSegment:
+    from launchdeck.errors import UsageError
+
+    if spec.key != key:
+        raise UsageError(f"the body's key {spec.key!r} is not the path's {key!r}")
+    return _service(token, request, db, clock, sources).put_segment(spec)
+
+
+@router.get("/flag-change-requests", summary="Open change requests (all with ?all=true)")
+def change_requests(
+    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources, all: bool = False
+) -> list[ChangeRequest]:
+    return _service(token, request, db, clock, sources).change_requests(all=all)
+
+
+@router.post("/flag-change-requests/{request_id}/approve", summary="Approve (flags:write)")
+def approve(
+    request_id: RequestId,
+    body: CommentBody,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeRequest:
+    return _service(token, request, db, clock, sources).approve(request_id, comment=body.comment)
+
+
+@router.post("/flag-change-requests/{request_id}/reject", summary="Reject or cancel (flags:write)")
+def reject(
+    request_id: RequestId,
+    body: CommentBody,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeRequest:
+    return _service(token, request, db, clock, sources).reject(request_id, comment=body.comment)
+
+
+@router.post(
+    "/flag-change-requests/{request_id}/apply", summary="Apply an approved request (flags:write)"
+)
+def apply_request(
+    request_id: RequestId,
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeOutcome:
+    return _service(token, request, db, clock, sources).apply_request(request_id)
+
+
+@router.get("/sdk-keys", summary="SDK keys (admin)")
+def list_sdk_keys(
+    token: Admin, request: Request, db: Db, clock: Clock, sources: Sources
+) -> list[SdkKeyInfo]:
+    return _service(token, request, db, clock, sources).sdk_keys()
+
+
+@router.post("/sdk-keys", status_code=201, summary="Create an environment's SDK key (admin)")
+def create_sdk_key(
+    body: SdkKeyBody, token: Admin, request: Request, db: Db, clock: Clock, sources: Sources
+) -> CreatedSdkKey:
+    return _service(token, request, db, clock, sources).create_sdk_key(body.name, body.environment)
+
+
+@router.delete("/sdk-keys/{key_id}", summary="Revoke an SDK key (admin)")
+def revoke_sdk_key(
+    key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")],
+    token: Admin,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> SdkKeyInfo:
+    return _service(token, request, db, clock, sources).revoke_sdk_key(key_id)
