@@ -213,6 +213,54 @@ unset LAUNCHDECK_URL LAUNCHDECK_TOKEN
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 kill "$PROM_PID"; wait "$PROM_PID" 2>/dev/null || true; PROM_PID=""
 
+chapter "9. Feature flags: ship dark, switch on when Black Friday starts"
+export LAUNCHDECK_NOW=2026-11-24T15:00:00Z   # the Tuesday before, ahead of the freeze
+say "Tuesday before Black Friday: the new hero banner ships dark behind a flag on landing-pages."
+run "$LD" flags create bf-hero-banner --system landing-pages --name "Black Friday hero banner" --owner @web-team
+run "$LD" flags set bf-hero-banner --env production --serve on -m "everyone gets the banner once it is on"
+say "Marketing ties it to the campaign: on when Black Friday starts, off when it ends. The change"
+say "follows the campaign if it moves; the gate judged it now, before the freeze:"
+run "$LD" flags schedule bf-hero-banner --env production --campaign black-friday --turn on
+run "$LD" flags schedule bf-hero-banner --env production --campaign black-friday --edge end --turn off
+run "$LD" flags show bf-hero-banner
+say "Preview with --at: Thursday evening in New York (off), Friday morning (on):"
+run "$LD" flags eval bf-hero-banner --env production -c targetingKey=user-42 --at 2026-11-26T23:00:00Z
+run "$LD" flags eval bf-hero-banner --env production -c targetingKey=user-42 --at 2026-11-27T14:00:00Z
+say "In staging it goes to 25 % of users first, bucketed by user (docs/bucketing.md); the split"
+say "measured over 20,000 users:"
+run "$LD" flags on bf-hero-banner --env staging
+run "$LD" flags rollout bf-hero-banner 25% --env staging --variant on
+run "$LD" flags eval bf-hero-banner --env staging --sample 20000
+export LAUNCHDECK_NOW=2026-11-27T14:00:00Z   # Black Friday, 9 AM in New York
+say "Black Friday. Apps read flags in-process (launchdeck.flags.openfeature, an OpenFeature"
+say "provider) or over OFREP with an environment's SDK key:"
+SDK_KEY=$("$LD" flags sdk-key create storefront --env production --json | "$PWD/.venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+PORT=$(free_port)
+"$LD" serve --port "$PORT" >"$SCRATCH/serve-flags.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break || sleep 0.1
+done
+ofrep() {
+  printf '%s$ curl -X POST %s/ofrep/v1/evaluate/flags/bf-hero-banner -H "Authorization: Bearer lds_…" -d %s%s\n' \
+    "$bold" "http://127.0.0.1:$PORT" "'{\"context\":{\"targetingKey\":\"user-42\"}}'" "$off"
+  curl -sS -X POST "http://127.0.0.1:$PORT/ofrep/v1/evaluate/flags/bf-hero-banner" \
+    -H "Authorization: Bearer $SDK_KEY" -H "Content-Type: application/json" \
+    -d '{"context":{"targetingKey":"user-42"}}'
+  echo
+}
+ofrep
+say "A change to landing-pages in production is frozen now, so widening anything is blocked;"
+say "the kill switch is remediation and always allowed (the banner breaks on an old Safari):"
+run_expect 1 "$LD" flags set bf-hero-banner --env production --clear-rules
+LAUNCHDECK_NOW=2026-11-27T14:05:00Z run "$LD" flags off bf-hero-banner --env production -m "banner breaks on Safari 15"
+sleep 0.5
+say "The running server sees the change within a quarter of a second:"
+ofrep
+run "$LD" flags history bf-hero-banner
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+unset LAUNCHDECK_NOW
+
 chapter "What to look at next"
 cat <<EOT
   The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics; the burn-down
@@ -227,6 +275,7 @@ cat <<EOT
     .venv/bin/launchdeck -w examples/black-friday runbook show database-failover
     .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
     .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
+    .venv/bin/launchdeck -w examples/black-friday flags show bf-hero-banner
   Docs: README.md, docs/guide.md, docs/slo.md, docs/incidents.md, docs/notifications.md,
-        docs/architecture.md
+        docs/flags.md, docs/bucketing.md, docs/architecture.md
 EOT

@@ -76,9 +76,13 @@ with: {command: "echo after the flag", timeout: 10s}
 ```
 """
 
-FLAG_OFF_FAILURE = (
-    "cannot turn 'checkout-banner' off: the feature-flags capability is not installed yet (hint: "
-)
+BANNER_FLAG = """flags:
+  - key: checkout-banner
+    system: checkout-api
+    environments:
+      production: {enabled: true, fallthrough: {variant: "on"}}
+"""
+FLAG_OFF_FAILURE = "no flag 'checkout-banner' (hint: "
 RUN_IT = "Run it? y = yes, s = skip (done another way), n = stop here [n]: "
 
 
@@ -324,8 +328,35 @@ def test_a_run_freezes_and_runs_shell_steps_each_on_the_incident_and_the_timelin
     ]
 
 
+def test_a_kill_switch_step_turns_the_flag_off_through_the_client(mode: Cli) -> None:
+    _add_runbook(mode, "banner-off", BANNER_OFF)
+    # Declared in launchdeck.yaml (GitOps), so it is on in production without asking the gate
+    # during Black Friday; a kill switch still works on a flag managed in Git.
+    added = "    - runbooks/banner-off.md\n"
+    mode.edit_workspace(added, added + BANNER_FLAG)
+    _apply(mode)
+    ref = _open(mode)
+    banner = ("flags", "eval", "checkout-banner", "--env", "production", "-c", "targetingKey=u1")
+    on = mode.json(*banner)
+    assert on["results"]["checkout-banner"]["value"] is True
+
+    result = mode("runbook", "run", "banner-off", "--incident", ref, "--yes")
+
+    assert result.exit_code == 0, result.output
+    off = mode.json(*banner)
+    assert off["results"]["checkout-banner"]["value"] is False
+    assert off["results"]["checkout-banner"]["reason"] == "DISABLED"
+    entries = _runbook_entries(mode, ref)
+    assert _steps(entries) == [("banner-off", i, "done") for i in (1, 2, 3)]
+    assert "checkout-banner off in production" in entries[1]["text"]
+    assert "remediation" in entries[1]["text"]
+    (changed,) = _events(mode, "flag.changed")
+    assert (changed.subject, changed.environment) == ("flag/checkout-banner", "production")
+    assert changed.actor == mode.actor
+
+
 @SQLITE_ONLY
-def test_a_step_whose_capability_is_missing_fails_the_run_and_is_recorded(mode: Cli) -> None:
+def test_a_step_whose_target_is_missing_fails_the_run_and_is_recorded(mode: Cli) -> None:
     _add_runbook(mode, "banner-off", BANNER_OFF)
     _apply(mode)
     ref = _open(mode)

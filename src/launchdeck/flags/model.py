@@ -232,7 +232,8 @@ class ScheduledChange(_Spec):
     campaign: Key | None = None
     edge: Literal["start", "end"] = "start"
     offset: Annotated[timedelta, BeforeValidator(coerce_duration)] = timedelta(0)
-    """Before (negative, "-15m" in the API as seconds) or after the campaign edge."""
+    """Before (negative) or after the campaign edge: seconds or ISO 8601 (`-PT15M`) in files and
+    the API; the CLI takes `--offset -15m`."""
     set: EnvPatch
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
     done_at: AwareDatetime | None = None

@@ -34,7 +34,7 @@ from launchdeck.flags.records import (
     VersionAction,
 )
 from launchdeck.flags.requests import ChangeBody, ChangeOutcome, EvalRequest, EvalResult
-from launchdeck.flags.schedule import CampaignEdges, materialise
+from launchdeck.flags.schedule import materialise
 from launchdeck.flags.snapshot import build_snapshot
 from launchdeck.flags.stale import StaleFlag, stale_report
 from launchdeck.flags.validate import check_flags
@@ -179,7 +179,16 @@ class FlagService:
     # writes --------------------------------------------------------------------------------
 
     def create(self, spec: FlagSpec, *, comment: str | None = None) -> StoredFlag:
+        """A new flag; one born on in a production-like environment asks the gate first."""
         now = self.clock()
+        with self.db.read() as session:
+            live = [
+                env
+                for env, config in spec.environments.items()
+                if config.enabled and _is_production(session, env)
+            ]
+        for env in live:
+            self._ask_gate(spec, env, True, False)
         with self.db.unit_of_work() as uow:
             store = SqlFlagStore(uow.session)
             if store.get(spec.key, include_archived=True) is not None:
@@ -636,7 +645,12 @@ class FlagService:
         index = len(flags) - 1
         mine = [p for p in problems if p.path[:2] == ("flags", index)]
         if mine:
-            raise _failed([p.__class__(p.path[2:], p.message, p.hint) for p in mine])
+            # Operator messages start with the clause's path in the list checked here; the
+            # caller knows only its own flag, so both the path and the message drop the prefix.
+            own = f"flags[{index}]."
+            raise _failed(
+                [p.__class__(p.path[2:], p.message.removeprefix(own), p.hint) for p in mine]
+            )
 
     def _event(
         self,
@@ -729,6 +743,11 @@ def _environment(session: Any, environment: str) -> bool:
     return bool(known[environment].production_like)
 
 
+def _is_production(session: Any, environment: str) -> bool:
+    known = {e.id: e for e in SqlStateStore(session).list(ResourceKind.ENVIRONMENT)}
+    return environment in known and bool(known[environment].production_like)
+
+
 def _stale_version(key: str, had: int, stored: int) -> Conflict:
     return Conflict(
         f"flag {key!r} is at version {stored}, not {had}: someone changed it meanwhile",
@@ -740,6 +759,3 @@ def _failed(problems: Sequence[Any]) -> ValidationFailed:
     return ValidationFailed(
         [ConfigError(p.message, where=p.where, field=p.where, hint=p.hint) for p in problems]
     )
-
-
-_ = CampaignEdges

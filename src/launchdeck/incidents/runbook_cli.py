@@ -48,13 +48,13 @@ class ClientActions:
         return f"freeze {window.id} on {system or 'every system'} until {window.ends_at:%H:%M}Z"
 
     def flag_off(self, *, flag: str, environment: str, reason: str) -> str:
-        from launchdeck.errors import NotFound
+        from launchdeck.flags.model import EnvPatch
+        from launchdeck.flags.requests import ChangeBody
 
-        raise NotFound(
-            f"cannot turn {flag!r} off: the feature-flags capability is not installed yet",
-            hint="turn it off in the flag system you use today; run the runbook again and "
-            "answer 's' (skip: done another way) at this step",
+        outcome = self.client.flags.change(
+            flag, ChangeBody(environment=environment, patch=EnvPatch(enabled=False), comment=reason)
         )
+        return f"{flag} off in {environment} (version {outcome.flag.version}; {outcome.gate})"
 
     def rollback(self, *, system: str, environment: str, reason: str) -> str:
         from launchdeck.errors import NotFound
