@@ -252,7 +252,7 @@ ofrep() {
 ofrep
 say "A change to landing-pages in production is frozen now, so widening anything is blocked;"
 say "the kill switch is remediation and always allowed (the banner breaks on an old Safari):"
-run_expect 1 "$LD" flags set bf-hero-banner --env production --clear-rules
+run_expect 3 "$LD" flags set bf-hero-banner --env production --clear-rules
 LAUNCHDECK_NOW=2026-11-27T14:05:00Z run "$LD" flags off bf-hero-banner --env production -m "banner breaks on Safari 15"
 sleep 0.5
 say "The running server sees the change within a quarter of a second:"

@@ -8,6 +8,7 @@
      ├── Forbidden             (403) the token lacks the scope the operation needs
      ├── NotFound              (404)
      ├── Conflict              (409) the state changed under us (a concurrent apply)
+     │    └── Blocked          (409) the gate refused a change (the CLI exits 3, as `gate check`)
      └── UpstreamError         (502/503) the database, Prometheus or nginx cannot be reached
 
 Raise the most specific class. The CLI renders `error: <message>` and `hint: <hint>`;
@@ -19,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "Blocked",
     "ConfigError",
     "Conflict",
     "Forbidden",
@@ -98,6 +100,12 @@ class NotFound(LaunchdeckError):
 class Conflict(LaunchdeckError):
     code = "conflict"
     status = 409
+
+
+class Blocked(Conflict):
+    """The gate refused the change; the message says why and the hint what is still allowed."""
+
+    code = "blocked"
 
 
 class UpstreamError(LaunchdeckError):

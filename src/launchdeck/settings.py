@@ -6,7 +6,7 @@ import getpass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import SecretStr, StringConstraints, field_validator
+from pydantic import Field, SecretStr, StringConstraints, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["STATE_DIR", "WORKSPACE_FILE", "Settings"]
@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     incident_refresh_s: float = 60.0
     """How often `launchdeck serve` brings open incidents' severity up to date with the calendar
     (seconds; 0: only when they are read)."""
+    flag_check_interval_s: Annotated[float, Field(ge=0, le=3600)] = 0.25
+    """How often `launchdeck serve` asks the database whether flags changed (one cheap query
+    for the flags revision), so changes made by another process reach OFREP and SDK clients
+    within this; changes made through the server itself are seen at once."""
+    ofrep_rate_limit: Annotated[float, Field(ge=0)] = 1000.0
+    """OFREP and SDK requests a second allowed per credential (SDK key or API token), with
+    bursts of twice as many; a client over it gets 429 with Retry-After (whole seconds), which
+    the OpenFeature providers honour. 0: no limit (benchmarks, trusted networks)."""
+    sse_max_stream_s: Annotated[float, Field(gt=0)] = 300.0
+    """An OFREP event stream (/ofrep/v1/sse) ends after this long and the client reconnects
+    and re-fetches; a server shutting down waits at most this long for open streams."""
     log_level: str = "info"
 
     @field_validator("url")

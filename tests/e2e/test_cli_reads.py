@@ -68,6 +68,7 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         "reliability": spec.reliability.model_dump(mode="json"),
         "incidents": spec.incidents.model_dump(mode="json"),
         "notifications": spec.notifications.model_dump(mode="json"),
+        "flag_governance": spec.flag_governance.model_dump(mode="json"),
         "references": {
             "calendars": [
                 {

@@ -6,6 +6,7 @@ import pytest
 
 from launchdeck import errors
 from launchdeck.errors import (
+    Blocked,
     ConfigError,
     Conflict,
     Forbidden,
@@ -25,6 +26,7 @@ DOCUMENTED: dict[type[LaunchdeckError], tuple[str, int]] = {
     Forbidden: ("forbidden", 403),
     NotFound: ("not_found", 404),
     Conflict: ("conflict", 409),
+    Blocked: ("blocked", 409),
     UpstreamError: ("upstream_unavailable", 503),
 }
 

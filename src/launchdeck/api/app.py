@@ -27,7 +27,9 @@ __all__ = ["create_app"]
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While the server runs, open incidents follow the calendar (see incidents/refresher.py)."""
+    """While the server runs, open incidents follow the calendar (see incidents/refresher.py),
+    and scheduled flag changes that come due are put on the timeline."""
+    from launchdeck.flags.service import FlagService
     from launchdeck.incidents.refresher import Refresher
     from launchdeck.incidents.service import IncidentService
 
@@ -40,6 +42,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             outbox=app.state.notifications,
         ),
         interval_s=interval,
+        also=[
+            lambda: FlagService(
+                app.state.db, actor="launchdeck", clock=app.state.clock
+            ).record_fired()
+        ],
     )
     if interval > 0:
         refresher.start()
@@ -61,6 +68,9 @@ def create_app(
     """An app serving the workspace in `db` (or the database `settings` name)."""
     from launchdeck.auth.api import router as tokens_router
     from launchdeck.calendar.api import router as calendar_router
+    from launchdeck.flags.api import router as flags_router
+    from launchdeck.flags.ofrep_api import router as ofrep_router
+    from launchdeck.flags.serving import FlagCache, RateLimiter
     from launchdeck.gate.api import router as gate_router
     from launchdeck.incidents.api import router as incidents_router
     from launchdeck.reliability.api import router as slo_router
@@ -100,6 +110,9 @@ def create_app(
         attempts=settings.notify_attempts,
         executor=app.state.notify_executor,
     )
+    app.state.flag_cache = FlagCache(db, clock, settings.flag_check_interval_s)
+    app.state.ofrep_limiter = RateLimiter(settings.ofrep_rate_limit)
+    app.state.sse_max_stream_s = settings.sse_max_stream_s
     install_problem_handlers(app)
     registry = install_metrics(app)
 
@@ -117,6 +130,8 @@ def create_app(
     def metrics(_token: Reader) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    # /ofrep/v1/… where OpenFeature providers look for it, and matched first: it is the hot path
+    app.include_router(ofrep_router)
     for router in (
         workspace_router,
         timeline_router,
@@ -125,6 +140,7 @@ def create_app(
         gate_router,
         slo_router,
         incidents_router,
+        flags_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -36,7 +36,13 @@ def serve(
         f"launchdeck API on http://{host}:{port}  (state: {safe_url(db.url)}; "
         f"docs: http://{host}:{port}/api/docs)"
     )
-    uvicorn.run(create_app(settings, db=db), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings, db=db),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,  # open flag event streams do not hold a shutdown up
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -98,7 +98,8 @@ def split_token(token: str) -> tuple[str, str]:
     if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
         raise Unauthorized(
             "malformed API token",
-            hint="tokens look like ld_<id>_<secret>; create one with 'launchdeck token create'",
+            hint="tokens look like ld_<id>_<secret>; create one with 'launchdeck token create' "
+            "(an SDK key, lds_…, reads flags through /ofrep/v1 and /api/v1/sdk/snapshot only)",
         )
     return parts[1], parts[2]
 

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from launchdeck import __version__
 from launchdeck.cli.context import AppContext
-from launchdeck.errors import LaunchdeckError, UsageError, ValidationFailed
+from launchdeck.errors import Blocked, LaunchdeckError, UsageError, ValidationFailed
 
 __all__ = ["EXIT_BLOCKED", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_USAGE", "build_app", "run"]
 
@@ -54,7 +54,8 @@ class LaunchdeckGroup(TyperGroup):
         except LaunchdeckError as exc:
             obj = ctx.obj
             render_error(exc, debug=isinstance(obj, AppContext) and obj.debug)
-            raise typer.Exit(EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR) from None
+            code = EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR
+            raise typer.Exit(EXIT_BLOCKED if isinstance(exc, Blocked) else code) from None
         finally:
             if isinstance(ctx.obj, AppContext):
                 ctx.obj.close()

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from launchdeck import __version__
 from launchdeck.errors import (
+    Blocked,
     ConfigError,
     Conflict,
     Forbidden,
@@ -61,6 +62,8 @@ def _error_from(response: httpx.Response) -> LaunchdeckError:
             for p in body.get("errors", [])
         ]
         return ValidationFailed(problems, source="the workspace sent to the server")
+    if body.get("code") == Blocked.code:
+        return Blocked(detail, hint=hint, where=where)
     if body.get("code") == "invalid_request":  # the request itself was malformed: a usage error
         return UsageError(detail, hint=hint)
     if response.status_code >= 500:

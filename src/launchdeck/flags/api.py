@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from launchdeck.api.deps import Admin, Clock, Db, Reader, RequireScope, Sources
@@ -114,6 +114,29 @@ def get_flag(
     key: FlagKey, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
 ) -> StoredFlag:
     return _service(token, request, db, clock, sources).get_flag(key)
+
+
+@router.put(
+    "/flags/{key}",
+    summary="Replace a flag's whole definition at its current version (flags:write)",
+)
+def replace_flag(
+    key: FlagKey,
+    spec: FlagSpec,
+    expected_version: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    token: Writer,
+    request: Request,
+    db: Db,
+    clock: Clock,
+    sources: Sources,
+) -> ChangeOutcome:
+    from launchdeck.errors import UsageError
+
+    if spec.key != key:
+        raise UsageError(f"the body's key {spec.key!r} is not the path's {key!r}")
+    return _service(token, request, db, clock, sources).replace(
+        spec, expected_version=expected_version
+    )
 
 
 @router.delete("/flags/{key}", summary="Archive a flag (flags:write)")

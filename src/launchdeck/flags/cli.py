@@ -33,12 +33,14 @@ def _api(ctx: typer.Context) -> FlagApi:
 
 
 def _instant(text: str | None) -> Any:
+    """When a change takes effect or an evaluation looks: a duration is that long from now
+    (`2h`), otherwise an ISO 8601 instant."""
     if text is None:
         return None
     from launchdeck.client import utc_now
-    from launchdeck.durations import parse_instant
+    from launchdeck.durations import until_instant
 
-    return parse_instant(text, now=utc_now())
+    return until_instant(text, now=utc_now())
 
 
 def parse_context(pairs: list[str]) -> dict[str, Any]:
@@ -151,7 +153,7 @@ def list_(
 
     flags = _api(ctx).list_flags(archived=archived)
     if as_json:
-        emit_json(flags)
+        emit_json([f.model_dump(mode="json", by_alias=True) for f in flags])
         return
     rows = [
         (
@@ -178,7 +180,7 @@ def show(ctx: typer.Context, key: Key, as_json: JsonOpt = False) -> None:
 
     flag = _api(ctx).get_flag(key)
     if as_json:
-        emit_json(flag)
+        emit_json(flag.model_dump(mode="json", by_alias=True))
     else:
         print_flag(console(), flag)
 
@@ -225,17 +227,42 @@ def create(
             "description": description,
             "owner": owner,
         }
+        given = {k: v for k, v in fields.items() if v is not None}
         if variant:
-            fields["variants"] = parse_context(variant)
-            fields["off_variant"] = off_variant
+            given["variants"] = parse_context(variant)
+            given["off_variant"] = off_variant  # none: the code's default while off
         elif off_variant is not None:
-            fields["off_variant"] = off_variant
-        spec = _validated(FlagSpec, {k: v for k, v in fields.items() if v is not None}, "options")
+            given["off_variant"] = off_variant
+        spec = _validated(FlagSpec, given, "options")
     stored = _api(ctx).create(spec, comment=comment)
     if as_json:
         emit_json(stored)
     else:
         console().print(f"[green]✓[/] created {stored.key} (version {stored.version})")
+
+
+@flags_app.command("edit")
+def edit(
+    ctx: typer.Context,
+    key: Key,
+    file: Annotated[Path, typer.Option("--file", "-f", help="The whole new definition.")],
+    expected_version: Annotated[
+        int | None,
+        typer.Option(help="Refuse unless the flag is still at this version (default: as read)."),
+    ] = None,
+    comment: Comment = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a flag's whole definition (variants, prerequisites, several environments)."""
+    from launchdeck.flags.model import FlagSpec
+
+    data = _load(file)
+    if isinstance(data, dict):
+        data.setdefault("key", key)
+    spec = _validated(FlagSpec, data, str(file))
+    api = _api(ctx)
+    version = expected_version if expected_version is not None else api.get_flag(key).version
+    _print_outcome(api.replace(spec, expected_version=version, comment=comment), as_json)
 
 
 @flags_app.command("on")
@@ -304,6 +331,8 @@ def _rollout_config(
     rule: int | None,
     reshuffle: bool,
 ) -> EnvPatch:
+    from pydantic import ValidationError
+
     from launchdeck.errors import UsageError
     from launchdeck.flags.model import EnvPatch, Rollout, Serve
 
@@ -333,8 +362,9 @@ def _rollout_config(
                 "salt": salt,
             }
         )
-    except ValueError as exc:
-        raise UsageError(f"rollout {coverage}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise UsageError(f"rollout {coverage}: {problems}") from None
     serve = Serve(rollout=rollout)
     if rule is None:
         return EnvPatch(fallthrough=serve)
@@ -495,8 +525,10 @@ def _split(
 
     from rich.progress import Progress
 
+    from launchdeck.cli.render import err_console
+
     counts: dict[str, Counter[str]] = {k: Counter() for k in keys}
-    with Progress(transient=True) as progress:
+    with Progress(transient=True, console=err_console()) as progress:
         task = progress.add_task("evaluating", total=n)
         for i in range(n):
             ctx = {**base, "targetingKey": f"user-{i}"}

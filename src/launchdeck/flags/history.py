@@ -29,7 +29,7 @@ _LONGEST: Final = 80
 def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[FieldChange]:
     """The changed fields from `before` to `after`; None stands for "no version" (created,
     or deleted), so every field of the other side is a change."""
-    return diff_fields(before or {}, after or {})
+    return [c for c in diff_fields(before or {}, after or {}) if c.before != c.after]
 
 
 def describe(field_changes: Sequence[FieldChange]) -> list[str]:

@@ -224,6 +224,16 @@ class EnvPatch(_Spec):
         return self
 
 
+def _signed_duration(value: object) -> object:
+    """`-15m` (before) or `30m` / `+30m` (after), as well as seconds and ISO 8601."""
+    if isinstance(value, str) and value.strip()[:1] in {"-", "+"}:
+        text = value.strip()
+        magnitude = coerce_duration(text[1:].strip())
+        if isinstance(magnitude, timedelta):
+            return -magnitude if text[0] == "-" else magnitude
+    return coerce_duration(value)
+
+
 class ScheduledChange(_Spec):
     """A change that takes effect at an instant, or at a campaign's start or end (moving the
     campaign moves the change)."""
@@ -231,9 +241,9 @@ class ScheduledChange(_Spec):
     at: AwareDatetime | None = None
     campaign: Key | None = None
     edge: Literal["start", "end"] = "start"
-    offset: Annotated[timedelta, BeforeValidator(coerce_duration)] = timedelta(0)
-    """Before (negative) or after the campaign edge: seconds or ISO 8601 (`-PT15M`) in files and
-    the API; the CLI takes `--offset -15m`."""
+    offset: Annotated[timedelta, BeforeValidator(_signed_duration)] = timedelta(0)
+    """Before (negative: `-15m`) or after (`30m`) the campaign edge; seconds and ISO 8601
+    (`-PT15M`) work too."""
     set: EnvPatch
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
     done_at: AwareDatetime | None = None

@@ -76,7 +76,7 @@ class OperatorError(ValueError):
     """A clause that cannot be compiled: the message says where, what is wrong and what to do."""
 
     def __init__(self, where: str, problem: str, fix: str) -> None:
-        self.where = where
+        self.where, self.problem, self.fix = where, problem, fix
         super().__init__(f"{where}: {problem}; {fix}" if where else f"{problem}; {fix}")
 
 

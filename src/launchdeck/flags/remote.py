@@ -43,6 +43,17 @@ class RemoteFlags:
             json=body.model_dump(mode="json", exclude_none=True, by_alias=True),
         )
 
+    def replace(
+        self, spec: FlagSpec, *, expected_version: int, comment: str | None = None
+    ) -> ChangeOutcome:
+        return self.http.request(
+            "PUT",
+            f"/api/v1/flags/{segment(spec.key)}",
+            ChangeOutcome,
+            json=spec.model_dump(mode="json", by_alias=True),
+            params={"expected_version": expected_version},
+        )
+
     def schedule(
         self, key: str, environment: str, change: ScheduledChange, *, comment: str | None = None
     ) -> ChangeOutcome:

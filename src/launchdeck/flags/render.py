@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from launchdeck.cli.render import fmt_time, table
 from launchdeck.flags.history import changes, describe
@@ -53,13 +54,11 @@ def describe_serve(serve: Serve) -> str:
 
 
 def describe_env(flag: FlagSpec, config: EnvConfig) -> str:
-    state = "on" if config.enabled else "off"
-    if not config.enabled:
-        return state
-    parts = [state]
-    if config.rules:
-        parts.append(f"{len(config.rules)} rule{'s' if len(config.rules) > 1 else ''}")
-    parts.append(f"else {describe_serve(config.fallthrough)}")
+    parts = ["on" if config.enabled else "off"]
+    if config.enabled:
+        if config.rules:
+            parts.append(f"{len(config.rules)} rule{'s' if len(config.rules) > 1 else ''}")
+        parts.append(f"else {describe_serve(config.fallthrough)}")
     pending = [c for c in config.schedule if c.done_at is None]
     if pending:
         parts.append(f"{len(pending)} scheduled")
@@ -100,12 +99,12 @@ def print_flag(out: Console, stored: StoredFlag) -> None:
         for i, rule in enumerate(config.rules):
             label = f" {rule.name}" if rule.name else ""
             when, serve = describe_condition(rule.when), describe_serve(rule.serve)
-            out.print(f"    rule {i}{label}: if {when} → {serve}")
+            out.print(escape(f"    rule {i}{label}: if {when} → {serve}"))
         out.print(f"    otherwise → {describe_serve(config.fallthrough)}")
         for change in config.schedule:
             done = f" [dim](taken in {fmt_time(change.done_at)})[/]" if change.done_at else ""
             what = json.dumps(change.set.model_dump(mode="json", exclude_none=True))
-            out.print(f"    at {_when(change)}: {what}{done}")
+            out.print(escape(f"    at {_when(change)}: {what}") + done)
 
 
 def print_evaluation(out: Console, result: EvalResult, context: Mapping[str, Any]) -> None:

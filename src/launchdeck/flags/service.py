@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from pydantic import ValidationError
 
 from launchdeck.calendar.model import ChangeType
-from launchdeck.errors import ConfigError, Conflict, NotFound, UsageError, ValidationFailed
+from launchdeck.errors import Blocked, ConfigError, Conflict, NotFound, UsageError, ValidationFailed
 from launchdeck.flags.evaluate import Evaluator
 from launchdeck.flags.history import changes as diff_versions
 from launchdeck.flags.model import EnvPatch, FlagSpec, ScheduledChange, SegmentSpec, Snapshot
@@ -34,14 +36,14 @@ from launchdeck.flags.records import (
     VersionAction,
 )
 from launchdeck.flags.requests import ChangeBody, ChangeOutcome, EvalRequest, EvalResult
-from launchdeck.flags.schedule import materialise
+from launchdeck.flags.schedule import Due, due_now, materialise
 from launchdeck.flags.snapshot import build_snapshot
 from launchdeck.flags.stale import StaleFlag, stale_report
 from launchdeck.flags.validate import check_flags
 from launchdeck.gate.model import Decision, GateRequest
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.flags import SqlFlagStore
-from launchdeck.timeline.model import NewEvent
+from launchdeck.timeline.model import NewEvent, TimelineQuery
 from launchdeck.workspace.model import ResourceKind
 
 __all__ = ["FlagApi", "FlagService", "GateAsker", "is_kill_switch"]
@@ -58,6 +60,9 @@ class FlagApi(Protocol):
     def get_flag(self, key: str) -> StoredFlag: ...
     def create(self, spec: FlagSpec, *, comment: str | None = None) -> StoredFlag: ...
     def change(self, key: str, body: ChangeBody) -> ChangeOutcome: ...
+    def replace(
+        self, spec: FlagSpec, *, expected_version: int, comment: str | None = None
+    ) -> ChangeOutcome: ...
     def schedule(
         self, key: str, environment: str, change: ScheduledChange, *, comment: str | None = None
     ) -> ChangeOutcome: ...
@@ -141,11 +146,12 @@ class FlagService:
         with self.db.read() as session:
             store = SqlFlagStore(session)
             _environment(session, environment)
+            revision = store.revision()  # first: the content read next is at least this new
             return build_snapshot(
                 [f.spec for f in store.list()],
                 [s.spec for s in store.list_segments()],
                 environment=environment,
-                revision=store.revision(),
+                revision=revision,
                 campaigns=store.campaign_edges(),
                 now=at or self.clock(),
             )
@@ -178,6 +184,29 @@ class FlagService:
 
     # writes --------------------------------------------------------------------------------
 
+    def record_fired(self) -> int:
+        """Put every scheduled change that has come due on the timeline, once, stamped at the
+        instant it took effect (`flag.schedule_fired`), so "what changed?" sees a flag the
+        calendar turned on. `launchdeck serve` runs this every refresh interval; every flag
+        write runs it first. How many it recorded."""
+        now = self.clock()
+        recorded = 0
+        with self.db.unit_of_work() as uow:
+            store = SqlFlagStore(uow.session)
+            store.lock()
+            campaigns = store.campaign_edges()
+            timeline = SqlTimeline(uow.session)
+            for stored in store.list():
+                for env, config in stored.spec.environments.items():
+                    for due in due_now(config, now, campaigns):
+                        if _fired(timeline, stored.key, env, due):
+                            continue
+                        timeline.append(_fired_event(stored, env, due))
+                        recorded += 1
+            if recorded:
+                uow.commit()
+        return recorded
+
     def create(self, spec: FlagSpec, *, comment: str | None = None) -> StoredFlag:
         """A new flag; one born on in a production-like environment asks the gate first."""
         now = self.clock()
@@ -187,6 +216,15 @@ class FlagService:
                 for env, config in spec.environments.items()
                 if config.enabled and _is_production(session, env)
             ]
+        with self.db.read() as session:
+            governed = [e for e in live if SqlFlagStore(session).governance().required(e)]
+        if governed:
+            raise Conflict(
+                f"{', '.join(governed)} needs approved change requests: a flag cannot be born on "
+                "there",
+                hint=f"create it off there, then turn it on with 'launchdeck flags on {spec.key} "
+                f"--env {governed[0]}' (a change request)",
+            )
         for env in live:
             self._ask_gate(spec, env, True, False)
         with self.db.unit_of_work() as uow:
@@ -213,7 +251,8 @@ class FlagService:
 
     def change(self, key: str, body: ChangeBody) -> ChangeOutcome:
         now = self.clock()
-        kill = is_kill_switch(body.patch) and body.apply_at is None
+        self.record_fired()
+        kill = is_kill_switch(body.patch)
         with self.db.read() as session:
             store = SqlFlagStore(session)
             current = _flag(store, key)
@@ -229,6 +268,7 @@ class FlagService:
             )
         if body.expected_version is not None and body.expected_version != current.version:
             raise _stale_version(key, body.expected_version, current.version)
+        _buildable(lambda: _with_patch(current.spec, body.environment, body.patch))
         if required and not kill:
             request = self._request_change(current, body, now)
             return ChangeOutcome(
@@ -248,10 +288,54 @@ class FlagService:
             warnings=tuple(warnings),
         )
 
+    def replace(
+        self, spec: FlagSpec, *, expected_version: int, comment: str | None = None
+    ) -> ChangeOutcome:
+        """A new whole definition (variants, prerequisites, several environments at once).
+
+        Each production-like environment whose behaviour changes asks the gate (turning it off
+        never does); an environment that needs approvals must be changed through a change
+        request ('flags set'), so a whole-definition edit cannot slip past its approvers."""
+        now = self.clock()
+        self.record_fired()
+        with self.db.read() as session:
+            store = SqlFlagStore(session)
+            current = _flag(store, spec.key)
+            policy = store.governance()
+            touched = _touched_environments(current.spec, spec)
+            production = {env: _is_production(session, env) for env in touched}
+        if current.managed_by is ManagedBy.GIT:
+            raise _read_only(spec.key)
+        if expected_version != current.version:
+            raise _stale_version(spec.key, expected_version, current.version)
+        governed = [env for env in touched if policy.required(env)]
+        if governed:
+            raise Conflict(
+                f"{', '.join(governed)} needs approved change requests: change the flag there "
+                "with a change request",
+                hint=f"'launchdeck flags set {spec.key} --env {governed[0]} --file …' proposes one",
+            )
+        answers = []
+        for env in touched:
+            before, after = current.spec.environment(env), spec.environment(env)
+            off = (
+                before.enabled
+                and not after.enabled
+                and before.model_copy(update={"enabled": False}) == after
+            )
+            answers.append(self._ask_gate(spec, env, production[env], off))
+        stored = self._put(current, spec, now, comment, "flag.changed", None)
+        return ChangeOutcome(
+            flag=stored,
+            outcome="applied",
+            gate="; ".join(answers) or "not asked: no environment's behaviour changed",
+        )
+
     def schedule(
         self, key: str, environment: str, change: ScheduledChange, *, comment: str | None = None
     ) -> ChangeOutcome:
         now = self.clock()
+        self.record_fired()
         with self.db.read() as session:
             store = SqlFlagStore(session)
             current = _flag(store, key)
@@ -266,11 +350,23 @@ class FlagService:
                     f"no campaign {change.campaign!r}",
                     hint="'launchdeck campaigns list' shows the campaigns of the calendar",
                 )
-        gate = self._ask_gate(current.spec, environment, production, is_kill_switch(change.set))
+        if not is_kill_switch(change.set):
+            with self.db.read() as session:
+                required = SqlFlagStore(session).governance().required(environment)
+            if required:
+                raise Conflict(
+                    f"{environment} needs approved change requests: a scheduled change there "
+                    "goes through one",
+                    hint=f"'launchdeck flags set {key} --env {environment} --at TIME' proposes "
+                    "one; a change tied to a campaign is reviewed in launchdeck.yaml (GitOps)",
+                )
         config = current.spec.environment(environment)
-        updated = current.spec.with_environment(
-            environment, config.model_copy(update={"schedule": (*config.schedule, change)})
+        updated = _buildable(
+            lambda: current.spec.with_environment(
+                environment, config.model_copy(update={"schedule": (*config.schedule, change)})
+            )
         )
+        gate = self._ask_gate(current.spec, environment, production, is_kill_switch(change.set))
         stored = self._put(current, updated, now, comment, "flag.scheduled", environment)
         return ChangeOutcome(flag=stored, outcome="scheduled", gate=gate)
 
@@ -356,6 +452,7 @@ class FlagService:
                 managed_by=ManagedBy.API,
             )
             before = existing.spec.document() if existing else None
+            segment_changes = diff_versions(before, spec.document())
             SqlTimeline(uow.session).append(
                 NewEvent(
                     occurred_at=now,
@@ -364,10 +461,8 @@ class FlagService:
                     subject=f"segment/{spec.key}",
                     payload={
                         "version": stored.version,
-                        "fields": [
-                            c.model_dump(mode="json")
-                            for c in diff_versions(before, spec.document())
-                        ],
+                        "fields": [c.field for c in segment_changes],
+                        "changes": [c.model_dump(mode="json") for c in segment_changes],
                     },
                 )
             )
@@ -442,12 +537,16 @@ class FlagService:
 
     def apply_request(self, request_id: str) -> ChangeOutcome:
         now = self.clock()
+        self.record_fired()
         with self.db.read() as session:
             store = SqlFlagStore(session)
             request = _open_request(store, request_id)
             current = _flag(store, request.flag_key)
             production = _environment(session, request.environment)
             required = store.governance().required(request.environment)
+        if current.managed_by is ManagedBy.GIT:
+            raise _read_only(current.key)
+        _buildable(lambda: _with_patch(current.spec, request.environment, request.patch))
         if len(request.approvals) < required:
             raise Conflict(
                 f"change request {request_id} has {len(request.approvals)} of {required} approvals",
@@ -469,7 +568,7 @@ class FlagService:
             current.spec,
             request.environment,
             production,
-            is_kill_switch(request.patch) and request.apply_at is None,
+            is_kill_switch(request.patch),
         )
         stored = self._write_change(
             current,
@@ -541,6 +640,7 @@ class FlagService:
                 )
             )
             uow.commit()
+        self._changed()  # a running server refuses the key at once
         return info
 
     # helpers -------------------------------------------------------------------------------
@@ -575,10 +675,10 @@ class FlagService:
         )
         if verdict.decision is Decision.BLOCK:
             blocking = "; ".join(c.summary for c in verdict.checks if c.outcome.value == "block")
-            raise Conflict(
+            raise Blocked(
                 f"the gate blocks this change to flag {spec.key!r} in {environment}: {blocking}",
                 hint="turning the flag off is always allowed; 'launchdeck gate check "
-                f"{spec.system} --type flag' explains the verdict",
+                f"{spec.system} --change-type flag' explains the verdict",
             )
         return f"{verdict.decision.value}: " + "; ".join(c.summary for c in verdict.checks)
 
@@ -676,7 +776,8 @@ class FlagService:
                 payload={
                     "version": stored.version,
                     "comment": comment,
-                    "fields": [c.model_dump(mode="json") for c in fields],
+                    "fields": [c.field for c in fields],
+                    "changes": [c.model_dump(mode="json") for c in fields],
                     **(extra or {}),
                 },
             )
@@ -741,6 +842,82 @@ def _environment(session: Any, environment: str) -> bool:
             hint=f"use one of: {names}",
         )
     return bool(known[environment].production_like)
+
+
+_T = TypeVar("_T")
+
+
+def _buildable(build: Callable[[], _T]) -> _T:
+    """`build()`, with a definition it cannot make (a serve of an unknown variant …) reported
+    as a validation failure naming the field, not a crash."""
+    try:
+        return build()
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [
+                ConfigError(
+                    e["msg"].removeprefix("Value error, "),
+                    where=".".join(str(p) for p in e["loc"]) or None,
+                )
+                for e in exc.errors()
+            ]
+        ) from None
+
+
+def _with_patch(spec: FlagSpec, environment: str, patch: EnvPatch) -> FlagSpec:
+    return spec.with_environment(environment, spec.environment(environment).patched(patch))
+
+
+_SERVED = ("type", "variants", "off_variant", "prerequisites", "schema_", "system")
+"""Fields whose change alters what every environment where the flag is on serves."""
+
+
+def _touched_environments(before: FlagSpec, after: FlagSpec) -> list[str]:
+    """The environments whose behaviour `after` changes: their own configuration, or, where the
+    flag is on, a field every environment serves from."""
+    names = sorted(set(before.environments) | set(after.environments))
+    shared = any(getattr(before, f) != getattr(after, f) for f in _SERVED)
+    return [
+        env
+        for env in names
+        if before.environment(env) != after.environment(env)
+        or (shared and (before.environment(env).enabled or after.environment(env).enabled))
+    ]
+
+
+FIRED = "flag.schedule_fired"
+
+
+def _fired(timeline: SqlTimeline, key: str, environment: str, due: Due) -> bool:
+    page = timeline.query(
+        TimelineQuery(kind=FIRED, since=due.at, until=due.at + timedelta(microseconds=1), limit=500)
+    )
+    return any(
+        e.subject == f"flag/{key}"
+        and e.environment == environment
+        and e.payload.get("index") == due.index
+        for e in page.events
+    )
+
+
+def _fired_event(stored: StoredFlag, environment: str, due: Due) -> NewEvent:
+    change = due.change
+    return NewEvent(
+        occurred_at=due.at,
+        actor="launchdeck",
+        kind=FIRED,
+        subject=f"flag/{stored.key}",
+        system=stored.spec.system,
+        environment=environment,
+        payload={
+            "index": due.index,
+            "version": stored.version,
+            "set": change.set.model_dump(mode="json", exclude_none=True),
+            "campaign": change.campaign,
+            "edge": change.edge if change.campaign else None,
+            "note": change.note,
+        },
+    )
 
 
 def _is_production(session: Any, environment: str) -> bool:

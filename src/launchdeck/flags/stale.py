@@ -83,7 +83,10 @@ def _assess(
 
     configs = [spec.environment(name) for name in environments]
     if spec.kind in _ROLLED_OUT_KINDS and age > SETTLE and not spec.prerequisites:
-        variant = _single_variant([c for c in configs if c.enabled])
+        # Off in any environment means someone still wants the other path there (a kill switch).
+        named = [spec.environments[n] for n in environments if n in spec.environments]
+        everywhere = bool(named) and all(c.enabled for c in named)
+        variant = _single_variant(named) if everywhere else None
         if variant is not None:
             return found(
                 StaleReason.FULLY_ROLLED_OUT,

@@ -9,6 +9,7 @@ workspace loader turns into file:line:column and the API into a field path.
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,14 @@ def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
     return None
 
 
+def _parts(where: str) -> Path:
+    """`values[1]` or `op` (an operator error's place inside its clause) as path parts."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", where):
+        parts.append(name if name else int(index))
+    return tuple(parts)
+
+
 def _clauses(condition: Condition, path: Path) -> Iterable[tuple[Clause, Path]]:
     if isinstance(condition, Clause):
         yield condition, path
@@ -112,14 +121,10 @@ def _check_clauses(
                 continue
             try:
                 compile_predicate(
-                    clause.op,
-                    clause.values,
-                    timezone=clause.timezone,
-                    clock=time.time,
-                    where=FlagProblem(full, "").where,
+                    clause.op, clause.values, timezone=clause.timezone, clock=time.time
                 )
             except OperatorError as exc:
-                problems.append(FlagProblem(full, str(exc)))
+                problems.append(FlagProblem((*full, *_parts(exc.where)), exc.problem, exc.fix))
     return problems, used
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from launchdeck.incidents.service import IncidentService
 
@@ -20,14 +20,28 @@ _log = logging.getLogger(__name__)
 
 
 class Refresher:
-    def __init__(self, service: Callable[[], IncidentService], *, interval_s: float) -> None:
+    def __init__(
+        self,
+        service: Callable[[], IncidentService],
+        *,
+        interval_s: float,
+        also: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.service = service
         self.interval_s = interval_s
+        self.also = tuple(also)
+        """Other calendar-driven work each round (flags: record scheduled changes that fired)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
-        """Bring every open incident up to date; how many are open. Never raises."""
+        """Bring every open incident up to date, then the other work; how many incidents are
+        open. Never raises."""
+        for work in self.also:
+            try:
+                work()
+            except Exception:
+                _log.exception("a calendar-driven round failed")
         try:
             return len(self.service().list_incidents())
         except Exception:

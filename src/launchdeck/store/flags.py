@@ -151,6 +151,16 @@ class SqlFlagStore:
             raise NotFound("the workspace row is missing; run 'launchdeck db upgrade'")
         return value
 
+    def lock(self) -> None:
+        """Take the workspace row lock without changing anything (writers of flag side records,
+        such as the timeline of fired schedules, run one at a time)."""
+        self.session.execute(
+            update(WorkspaceRow)
+            .where(WorkspaceRow.id == 1)
+            .values(flags_revision=WorkspaceRow.flags_revision)
+            .execution_options(synchronize_session=False)
+        )
+
     def bump_revision(self) -> int:
         """Add 1 to the flags revision and return it; every flag or segment write calls it
         once, first (see the module docstring)."""

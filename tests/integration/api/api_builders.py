@@ -17,8 +17,17 @@ IssueToken = Callable[..., str]
 PROBLEM_JSON = "application/problem+json"
 MUTATING = frozenset({"post", "put", "patch", "delete"})
 PUBLIC = frozenset({("get", "/healthz"), ("get", "/readyz")})
-READ_ONLY_POSTS = frozenset({("post", "/api/v1/workspace/plan"), ("post", "/api/v1/gate/check")})
-"""POST operations that only read (asking the gate records blocks, changes nothing): `read`."""
+READ_ONLY_POSTS = frozenset(
+    {
+        ("post", "/api/v1/workspace/plan"),
+        ("post", "/api/v1/gate/check"),
+        ("post", "/api/v1/flags/evaluate"),
+        ("post", "/ofrep/v1/evaluate/flags"),
+        ("post", "/ofrep/v1/evaluate/flags/{key}"),
+    }
+)
+"""POST operations that only read (asking the gate records blocks, changes nothing; OFREP
+evaluates with any token or an SDK key): `read`."""
 DEPLOY_WRITES = frozenset({("post", "/api/v1/freezes"), ("post", "/api/v1/timeline")})
 """Mutating operations a `deploy` token may call: freezing makes releases safer, never riskier;
 recording a deploy made elsewhere is what a CI pipeline does."""
@@ -34,13 +43,29 @@ INCIDENT_WRITES = frozenset(
     }
 )
 """Mutating operations an `incidents` token (the on-call responder) may call."""
-ADMIN_READS = frozenset({("get", "/api/v1/tokens")})
-"""GET operations that need `admin` all the same: who holds which token is an admin's business."""
+FLAG_WRITES = frozenset(
+    {
+        ("post", "/api/v1/flags"),
+        ("put", "/api/v1/flags/{key}"),
+        ("delete", "/api/v1/flags/{key}"),
+        ("post", "/api/v1/flags/{key}/changes"),
+        ("post", "/api/v1/flags/{key}/schedule"),
+        ("post", "/api/v1/flags/{key}/restore"),
+        ("put", "/api/v1/segments/{key}"),
+        ("post", "/api/v1/flag-change-requests/{request_id}/approve"),
+        ("post", "/api/v1/flag-change-requests/{request_id}/reject"),
+        ("post", "/api/v1/flag-change-requests/{request_id}/apply"),
+    }
+)
+"""Mutating operations a `flags:write` token may call (SDK keys stay `admin`)."""
+ADMIN_READS = frozenset({("get", "/api/v1/tokens"), ("get", "/api/v1/sdk-keys")})
+"""GET operations that need `admin` all the same: who holds which token (or SDK key) is an
+admin's business."""
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "black-friday" / "launchdeck.yaml"
 
 # Values tried, in order, for a path parameter; the first its pattern accepts is used.
-_PATH_VALUES = ("0123456789abcdef", "checkout-api", "1")
+_PATH_VALUES = ("0123456789abcdef", "checkout-api", "1", "cr-0123abcd")
 
 
 def example_body() -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from api_builders import (
     ADMIN_READS,
     DEPLOY_WRITES,
+    FLAG_WRITES,
     INCIDENT_WRITES,
     MUTATING,
     PUBLIC,
@@ -87,6 +88,7 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
         and (m, p) not in READ_ONLY_POSTS
         and not (Scope.DEPLOY in scopes and (m, p) in DEPLOY_WRITES)
         and not (Scope.INCIDENTS in scopes and (m, p) in INCIDENT_WRITES)
+        and not (Scope.FLAGS_WRITE in scopes and (m, p) in FLAG_WRITES)
     ]
 
     answers = {(m, p): _call(http, m, url, bearer(token)) for m, p, url in mutating}
@@ -100,6 +102,8 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
             if (method, path) in DEPLOY_WRITES
             else "incidents"
             if (method, path) in INCIDENT_WRITES
+            else "flags:write"
+            if (method, path) in FLAG_WRITES
             else "admin"
         )
         assert body["detail"] == f"token 'limited' lacks the {needed!r} scope"

@@ -126,7 +126,6 @@ def test_a_flag_that_still_discriminates_is_not_fully_rolled_out(
 
 FULLY_ROLLED_OUT = {
     "a full rollout with one weight at 100 %": {e: FULL_ROLLOUT for e in ENVS},
-    "on only where it is enabled": {"production": SERVES_ON, "staging": OFF},
     "a scheduled change already taken in": {
         "production": {
             **SERVES_ON,
@@ -149,6 +148,13 @@ def test_fully_rolled_out_forms(environments: Mapping[str, Any]) -> None:
     (found,) = report(stored(environments=environments))
 
     assert (found.reason, found.variant) == (StaleReason.FULLY_ROLLED_OUT, "on")
+
+
+def test_a_flag_still_off_in_one_environment_is_not_fully_rolled_out() -> None:
+    # Off in staging may be a kill switch: someone still wants the other path there.
+    flag = stored(environments={"production": SERVES_ON, "staging": OFF})
+
+    assert StaleReason.FULLY_ROLLED_OUT not in {reason for _, reason in reasons(flag)}
 
 
 def test_a_flag_with_prerequisites_is_not_fully_rolled_out() -> None:
