@@ -81,39 +81,55 @@ def _service(
     )
 
 
+def _reading(
+    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
+) -> FlagService:
+    return _service(token, request, db, clock, sources)
+
+
+def _writing(
+    token: Writer, request: Request, db: Db, clock: Clock, sources: Sources
+) -> FlagService:
+    return _service(token, request, db, clock, sources)
+
+
+def _administering(
+    token: Admin, request: Request, db: Db, clock: Clock, sources: Sources
+) -> FlagService:
+    return _service(token, request, db, clock, sources)
+
+
+Reading = Annotated[FlagService, Depends(_reading)]
+"""The flag service acting as a token with any scope."""
+Writing = Annotated[FlagService, Depends(_writing)]
+"""… with `flags:write`."""
+Administering = Annotated[FlagService, Depends(_administering)]
+"""… with `admin` (SDK keys)."""
+
+
 @router.get("/flags", summary="Every flag (archived ones with ?archived=true)")
-def list_flags(
-    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources, archived: bool = False
-) -> list[StoredFlag]:
-    return _service(token, request, db, clock, sources).list_flags(archived=archived)
+def list_flags(flags: Reading, archived: bool = False) -> list[StoredFlag]:
+    return flags.list_flags(archived=archived)
 
 
 @router.post("/flags", status_code=201, summary="Create a flag (flags:write)")
-def create_flag(
-    spec: FlagSpec, token: Writer, request: Request, db: Db, clock: Clock, sources: Sources
-) -> StoredFlag:
-    return _service(token, request, db, clock, sources).create(spec)
+def create_flag(spec: FlagSpec, flags: Writing) -> StoredFlag:
+    return flags.create(spec)
 
 
 @router.post("/flags/evaluate", summary="Evaluate flags for a context, now or as of `at`")
-def evaluate(
-    body: EvalRequest, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
-) -> EvalResult:
-    return _service(token, request, db, clock, sources).evaluate(body)
+def evaluate(body: EvalRequest, flags: Reading) -> EvalResult:
+    return flags.evaluate(body)
 
 
 @router.get("/stale-flags", summary="Flags fully rolled out or unchanged past their lifetime")
-def stale_flags(
-    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
-) -> list[StaleFlag]:
-    return _service(token, request, db, clock, sources).stale()
+def stale_flags(flags: Reading) -> list[StaleFlag]:
+    return flags.stale()
 
 
 @router.get("/flags/{key}", summary="A flag with its version")
-def get_flag(
-    key: FlagKey, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
-) -> StoredFlag:
-    return _service(token, request, db, clock, sources).get_flag(key)
+def get_flag(key: FlagKey, flags: Reading) -> StoredFlag:
+    return flags.get_flag(key)
 
 
 @router.put(
@@ -124,26 +140,18 @@ def replace_flag(
     key: FlagKey,
     spec: FlagSpec,
     expected_version: Annotated[int, Query(ge=1, le=2**31 - 1)],
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeOutcome:
     from launchdeck.errors import UsageError
 
     if spec.key != key:
         raise UsageError(f"the body's key {spec.key!r} is not the path's {key!r}")
-    return _service(token, request, db, clock, sources).replace(
-        spec, expected_version=expected_version
-    )
+    return flags.replace(spec, expected_version=expected_version)
 
 
 @router.delete("/flags/{key}", summary="Archive a flag (flags:write)")
-def archive_flag(
-    key: FlagKey, token: Writer, request: Request, db: Db, clock: Clock, sources: Sources
-) -> StoredFlag:
-    return _service(token, request, db, clock, sources).archive(key)
+def archive_flag(key: FlagKey, flags: Writing) -> StoredFlag:
+    return flags.archive(key)
 
 
 @router.post(
@@ -154,107 +162,73 @@ def archive_flag(
 def change_flag(
     key: FlagKey,
     body: ChangeBody,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeOutcome:
-    return _service(token, request, db, clock, sources).change(key, body)
+    return flags.change(key, body)
 
 
 @router.post("/flags/{key}/schedule", summary="Add a scheduled change (flags:write)")
 def schedule_flag(
     key: FlagKey,
     body: ScheduleBody,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeOutcome:
-    return _service(token, request, db, clock, sources).schedule(
-        key, body.environment, body.change, comment=body.comment
-    )
+    return flags.schedule(key, body.environment, body.change, comment=body.comment)
 
 
 @router.get("/flags/{key}/history", summary="Every version of a flag, oldest first")
-def flag_history(
-    key: FlagKey, token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
-) -> list[FlagVersion]:
-    return _service(token, request, db, clock, sources).history(key)
+def flag_history(key: FlagKey, flags: Reading) -> list[FlagVersion]:
+    return flags.history(key)
 
 
 @router.post("/flags/{key}/restore", summary="Make an old version current again (flags:write)")
 def restore_flag(
     key: FlagKey,
     body: RestoreBody,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> StoredFlag:
-    return _service(token, request, db, clock, sources).restore(
-        key, body.version, comment=body.comment
-    )
+    return flags.restore(key, body.version, comment=body.comment)
 
 
 @router.get("/segments", summary="Every segment")
-def list_segments(
-    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources
-) -> list[StoredSegment]:
-    return _service(token, request, db, clock, sources).list_segments()
+def list_segments(flags: Reading) -> list[StoredSegment]:
+    return flags.list_segments()
 
 
 @router.put("/segments/{key}", summary="Create or replace a segment (flags:write)")
 def put_segment(
     key: FlagKey,
     spec: SegmentSpec,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> StoredSegment:
     from launchdeck.errors import UsageError
 
     if spec.key != key:
         raise UsageError(f"the body's key {spec.key!r} is not the path's {key!r}")
-    return _service(token, request, db, clock, sources).put_segment(spec)
+    return flags.put_segment(spec)
 
 
 @router.get("/flag-change-requests", summary="Open change requests (all with ?all=true)")
-def change_requests(
-    token: Reader, request: Request, db: Db, clock: Clock, sources: Sources, all: bool = False
-) -> list[ChangeRequest]:
-    return _service(token, request, db, clock, sources).change_requests(all=all)
+def change_requests(flags: Reading, all: bool = False) -> list[ChangeRequest]:
+    return flags.change_requests(all=all)
 
 
 @router.post("/flag-change-requests/{request_id}/approve", summary="Approve (flags:write)")
 def approve(
     request_id: RequestId,
     body: CommentBody,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeRequest:
-    return _service(token, request, db, clock, sources).approve(request_id, comment=body.comment)
+    return flags.approve(request_id, comment=body.comment)
 
 
 @router.post("/flag-change-requests/{request_id}/reject", summary="Reject or cancel (flags:write)")
 def reject(
     request_id: RequestId,
     body: CommentBody,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeRequest:
-    return _service(token, request, db, clock, sources).reject(request_id, comment=body.comment)
+    return flags.reject(request_id, comment=body.comment)
 
 
 @router.post(
@@ -262,36 +236,24 @@ def reject(
 )
 def apply_request(
     request_id: RequestId,
-    token: Writer,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Writing,
 ) -> ChangeOutcome:
-    return _service(token, request, db, clock, sources).apply_request(request_id)
+    return flags.apply_request(request_id)
 
 
 @router.get("/sdk-keys", summary="SDK keys (admin)")
-def list_sdk_keys(
-    token: Admin, request: Request, db: Db, clock: Clock, sources: Sources
-) -> list[SdkKeyInfo]:
-    return _service(token, request, db, clock, sources).sdk_keys()
+def list_sdk_keys(flags: Administering) -> list[SdkKeyInfo]:
+    return flags.sdk_keys()
 
 
 @router.post("/sdk-keys", status_code=201, summary="Create an environment's SDK key (admin)")
-def create_sdk_key(
-    body: SdkKeyBody, token: Admin, request: Request, db: Db, clock: Clock, sources: Sources
-) -> CreatedSdkKey:
-    return _service(token, request, db, clock, sources).create_sdk_key(body.name, body.environment)
+def create_sdk_key(body: SdkKeyBody, flags: Administering) -> CreatedSdkKey:
+    return flags.create_sdk_key(body.name, body.environment)
 
 
 @router.delete("/sdk-keys/{key_id}", summary="Revoke an SDK key (admin)")
 def revoke_sdk_key(
     key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{1,32}$")],
-    token: Admin,
-    request: Request,
-    db: Db,
-    clock: Clock,
-    sources: Sources,
+    flags: Administering,
 ) -> SdkKeyInfo:
-    return _service(token, request, db, clock, sources).revoke_sdk_key(key_id)
+    return flags.revoke_sdk_key(key_id)

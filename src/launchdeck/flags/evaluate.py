@@ -154,22 +154,19 @@ def compile_condition(
             return clause
         get = _getter(attribute)
         return lambda ctx: (value := get(ctx)) is not None and predicate(value)
-    if isinstance(condition, AllOf):
+    if isinstance(condition, AllOf | AnyOf):
+        name, children, combine = (
+            ("all", condition.all, all)
+            if isinstance(condition, AllOf)
+            else ("any", condition.any, any)
+        )
         parts = [
-            compile_condition(c, segments, clock=clock, where=f"{where}.all[{i}]")
-            for i, c in enumerate(condition.all)
+            compile_condition(c, segments, clock=clock, where=f"{where}.{name}[{i}]")
+            for i, c in enumerate(children)
         ]
         if len(parts) == 1:
             return parts[0]
-        return lambda ctx: all(part(ctx) for part in parts)
-    if isinstance(condition, AnyOf):
-        parts = [
-            compile_condition(c, segments, clock=clock, where=f"{where}.any[{i}]")
-            for i, c in enumerate(condition.any)
-        ]
-        if len(parts) == 1:
-            return parts[0]
-        return lambda ctx: any(part(ctx) for part in parts)
+        return lambda ctx: combine(part(ctx) for part in parts)
     assert isinstance(condition, NotOf)
     inner = compile_condition(condition.not_, segments, clock=clock, where=f"{where}.not")
     return lambda ctx: not inner(ctx)

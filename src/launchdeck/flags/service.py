@@ -19,12 +19,13 @@ from pydantic import ValidationError
 
 from launchdeck.calendar.model import ChangeType
 from launchdeck.errors import Blocked, ConfigError, Conflict, NotFound, UsageError, ValidationFailed
+from launchdeck.flags import governance
 from launchdeck.flags.evaluate import Evaluator
+from launchdeck.flags.governance import is_kill_switch
 from launchdeck.flags.history import changes as diff_versions
 from launchdeck.flags.model import EnvPatch, FlagSpec, ScheduledChange, SegmentSpec, Snapshot
 from launchdeck.flags.records import (
     OPEN_CR_STATUSES,
-    Approval,
     ChangeRequest,
     CreatedSdkKey,
     CrStatus,
@@ -46,7 +47,7 @@ from launchdeck.store.flags import SqlFlagStore
 from launchdeck.timeline.model import NewEvent, TimelineQuery
 from launchdeck.workspace.model import ResourceKind
 
-__all__ = ["FlagApi", "FlagService", "GateAsker", "is_kill_switch"]
+__all__ = ["FlagApi", "FlagService", "GateAsker"]
 
 SDK_KEY_PREFIX = "lds"
 
@@ -81,11 +82,6 @@ class FlagApi(Protocol):
     def sdk_keys(self) -> list[SdkKeyInfo]: ...
     def revoke_sdk_key(self, key_id: str) -> SdkKeyInfo: ...
     def snapshot(self, environment: str) -> Snapshot: ...
-
-
-def is_kill_switch(patch: EnvPatch) -> bool:
-    """Turning a flag off and nothing else: remediation, which nothing may hold up."""
-    return patch.enabled is False and patch.rules is None and patch.fallthrough is None
 
 
 def _read_only(key: str) -> Conflict:
@@ -257,7 +253,7 @@ class FlagService:
             store = SqlFlagStore(session)
             current = _flag(store, key)
             production = _environment(session, body.environment)
-            required = store.governance().required(body.environment)
+            policy = store.governance()
         warnings: list[str] = []
         if current.managed_by is ManagedBy.GIT:
             if not kill:
@@ -269,7 +265,7 @@ class FlagService:
         if body.expected_version is not None and body.expected_version != current.version:
             raise _stale_version(key, body.expected_version, current.version)
         _buildable(lambda: _with_patch(current.spec, body.environment, body.patch))
-        if required and not kill:
+        if governance.needs_request(policy, body.environment, body.patch):
             request = self._request_change(current, body, now)
             return ChangeOutcome(
                 flag=current,
@@ -498,21 +494,8 @@ class FlagService:
         with self.db.unit_of_work() as uow:
             store = SqlFlagStore(uow.session)
             request = _open_request(store, request_id)
-            policy = store.governance()
-            if request.author == self.actor and not policy.self_approval:
-                raise Conflict(
-                    f"{self.actor} wrote change request {request_id} and cannot approve it",
-                    hint="another person approves it (flag_governance.self_approval is false)",
-                )
-            if any(a.actor == self.actor for a in request.approvals):
-                raise Conflict(f"{self.actor} already approved {request_id}")
-            approvals = (*request.approvals, Approval(actor=self.actor, at=now, comment=comment))
-            enough = len(approvals) >= policy.required(request.environment)
-            updated = request.model_copy(
-                update={
-                    "approvals": approvals,
-                    "status": CrStatus.APPROVED if enough else CrStatus.DRAFT,
-                }
+            updated = governance.approve(
+                request, actor=self.actor, at=now, policy=store.governance(), comment=comment
             )
             saved = store.save_change_request(updated, expected_version=request.version)
             self._cr_event(uow.session, "flag.change_approved", saved, now)
@@ -524,14 +507,11 @@ class FlagService:
         with self.db.unit_of_work() as uow:
             store = SqlFlagStore(uow.session)
             request = _open_request(store, request_id)
-            status = CrStatus.CANCELLED if request.author == self.actor else CrStatus.REJECTED
             saved = store.save_change_request(
-                request.model_copy(
-                    update={"status": status, "decided_at": now, "decided_by": self.actor}
-                ),
+                governance.close(request, actor=self.actor, at=now),
                 expected_version=request.version,
             )
-            self._cr_event(uow.session, f"flag.change_{status.value}", saved, now, comment)
+            self._cr_event(uow.session, f"flag.change_{saved.status.value}", saved, now, comment)
             uow.commit()
         return saved
 
@@ -543,15 +523,12 @@ class FlagService:
             request = _open_request(store, request_id)
             current = _flag(store, request.flag_key)
             production = _environment(session, request.environment)
-            required = store.governance().required(request.environment)
+            policy = store.governance()
         if current.managed_by is ManagedBy.GIT:
             raise _read_only(current.key)
         _buildable(lambda: _with_patch(current.spec, request.environment, request.patch))
-        if len(request.approvals) < required:
-            raise Conflict(
-                f"change request {request_id} has {len(request.approvals)} of {required} approvals",
-                hint=f"'launchdeck flags approve {request_id}' by another person",
-            )
+        if (refusal := governance.unapproved(request, policy)) is not None:
+            raise refusal
         if current.version != request.base_version:
             with self.db.read() as session:
                 base = SqlFlagStore(session).version(current.key, request.base_version)
