@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -401,11 +402,9 @@ def _ready(server: Server) -> bool:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             return False
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
                 return True
-        except httpx.TransportError:
-            pass
         time.sleep(0.05)
     _stop(server.process)
     raise SystemExit(f"launchdeck serve was not up within {START_TIMEOUT_S:.0f} s")
