@@ -219,7 +219,8 @@ say "Tuesday before Black Friday: the new hero banner ships dark behind a flag o
 run "$LD" flags create bf-hero-banner --system landing-pages --name "Black Friday hero banner" --owner @web-team
 run "$LD" flags set bf-hero-banner --env production --serve on -m "everyone gets the banner once it is on"
 say "Marketing ties it to the campaign: on when Black Friday starts, off when it ends. The change"
-say "follows the campaign if it moves; the gate judged it now, before the freeze:"
+say "follows the campaign if it moves. The gate judges it now, before Black Friday's freeze (the"
+say "loyalty early access that runs now allows flag changes, with a warning):"
 run "$LD" flags schedule bf-hero-banner --env production --campaign black-friday --turn on
 run "$LD" flags schedule bf-hero-banner --env production --campaign black-friday --edge end --turn off
 run "$LD" flags show bf-hero-banner
@@ -258,6 +259,9 @@ sleep 0.5
 say "The running server sees the change within a quarter of a second:"
 ofrep
 run "$LD" flags history bf-hero-banner
+say "The calendar's own change is on the timeline too, at the instant Black Friday started, so an"
+say "incident's \"what changed?\" sees it:"
+run "$LD" timeline --kind flag.schedule_fired
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 unset LAUNCHDECK_NOW
 

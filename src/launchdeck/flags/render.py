@@ -140,9 +140,42 @@ def print_history(out: Console, versions: Sequence[FlagVersion]) -> None:
             f"at {fmt_time(version.at)}" + (f" — {version.comment}" if version.comment else "")
         )
         if previous is not None:
+            folded = _folded(previous, version.definition)
             for line in describe(changes(previous, version.definition)):
-                out.print(f"    {line}")
+                if not any(line.startswith(f"environments.{env}.schedule:") for env in folded):
+                    out.print(escape(f"    {line}"))
+            for lines in folded.values():
+                for line in lines:
+                    out.print(escape(f"    {line}"))
         previous = version.definition
+
+
+def _folded(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """Per environment, the scheduled changes that had fired and that this version took into
+    the configuration (a person's change made after them), said as such rather than as an
+    opaque change of the schedule list."""
+    found: dict[str, list[str]] = {}
+    old_envs = before.get("environments") or {}
+    for env, config in (after.get("environments") or {}).items():
+        old_config = old_envs.get(env) or {}
+        served = old_config.get("enabled")
+        old = old_config.get("schedule") or []
+        for i, (was, now) in enumerate(zip(old, config.get("schedule") or [], strict=False)):
+            if was.get("done_at") is None and now.get("done_at") is not None:
+                when = f"{now['campaign']} {now['edge']}" if now.get("campaign") else now["at"]
+                what = json.dumps({k: v for k, v in now["set"].items() if v is not None})
+                found.setdefault(env, []).append(
+                    f"environments.{env}.schedule[{i}] ({when}: {what}) had fired; "
+                    "taken into the configuration"
+                )
+                if now["set"].get("enabled") is not None:
+                    served = now["set"]["enabled"]
+        if env in found and served != config.get("enabled") and served is not None:
+            found[env].append(
+                f"environments.{env}.enabled: {json.dumps(served)} (as scheduled) → "
+                f"{json.dumps(config.get('enabled'))}"
+            )
+    return found
 
 
 def print_stale(out: Console, report: Sequence[StaleFlag]) -> None:
