@@ -202,7 +202,7 @@ def _iana_name(tzid: str) -> str | None:
             continue
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             continue
         return name
     return None

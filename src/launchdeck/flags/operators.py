@@ -372,7 +372,7 @@ def _semver(op: str, values: Sequence[object], at: list[str]) -> Predicate:
 def _zone(name: str, where: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise OperatorError(
             where, f"unknown time zone {_show(name)}", "use an IANA name such as 'Europe/Paris'"
         ) from None

@@ -65,7 +65,7 @@ def check_timezone(name: str) -> str:
     """Return `name` if it is an IANA time zone; raise ValueError naming the problem otherwise."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(
             f"unknown time zone {name!r}: use an IANA name such as 'America/New_York' or 'UTC'"
         ) from exc
