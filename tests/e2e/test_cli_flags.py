@@ -387,3 +387,16 @@ def test_bad_input_is_refused_with_what_is_wrong_and_what_to_do(cli: Cli) -> Non
     assert taken.exit_code == 1
     assert taken.stderr.startswith("error: flag 'new-checkout' already exists\n")
     assert _show(cli)["version"] == 1
+
+
+@SQLITE_ONLY
+def test_why_a_flag_was_created_and_archived_is_kept_in_both_modes(cli: Cli) -> None:
+    _ok(cli("flags", "create", "new-checkout", "--system", "checkout-api", "-m", "Q4 checkout"))
+    _ok(cli("flags", "archive", "new-checkout", "-m", "shipped to everyone"))
+
+    history = cli.json("flags", "history", "new-checkout")
+
+    assert [(v["action"], v["comment"]) for v in history] == [
+        ("created", "Q4 checkout"),
+        ("archived", "shipped to everyone"),
+    ]

@@ -37,6 +37,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["flags"])
 Writer = Annotated[TokenInfo, Depends(RequireScope(Scope.FLAGS_WRITE))]
 FlagKey = Annotated[str, Path(pattern=KEY_PATTERN)]
+CommentQuery = Annotated[str | None, Query(max_length=2000, description="Why (kept in history).")]
 RequestId = Annotated[str, Path(pattern=r"^cr-[0-9a-f]{1,32}$")]
 
 
@@ -113,8 +114,8 @@ def list_flags(flags: Reading, archived: bool = False) -> list[StoredFlag]:
 
 
 @router.post("/flags", status_code=201, summary="Create a flag (flags:write)")
-def create_flag(spec: FlagSpec, flags: Writing) -> StoredFlag:
-    return flags.create(spec)
+def create_flag(spec: FlagSpec, flags: Writing, comment: CommentQuery = None) -> StoredFlag:
+    return flags.create(spec, comment=comment)
 
 
 @router.post("/flags/evaluate", summary="Evaluate flags for a context, now or as of `at`")
@@ -141,17 +142,18 @@ def replace_flag(
     spec: FlagSpec,
     expected_version: Annotated[int, Query(ge=1, le=2**31 - 1)],
     flags: Writing,
+    comment: CommentQuery = None,
 ) -> ChangeOutcome:
     from launchdeck.errors import UsageError
 
     if spec.key != key:
         raise UsageError(f"the body's key {spec.key!r} is not the path's {key!r}")
-    return flags.replace(spec, expected_version=expected_version)
+    return flags.replace(spec, expected_version=expected_version, comment=comment)
 
 
 @router.delete("/flags/{key}", summary="Archive a flag (flags:write)")
-def archive_flag(key: FlagKey, flags: Writing) -> StoredFlag:
-    return flags.archive(key)
+def archive_flag(key: FlagKey, flags: Writing, comment: CommentQuery = None) -> StoredFlag:
+    return flags.archive(key, comment=comment)
 
 
 @router.post(

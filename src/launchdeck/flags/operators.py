@@ -427,6 +427,13 @@ def _dates(
 
     def predicate(value: object) -> bool:
         bound = fixed if shift is None else pick(fixed, clock() + shift)
+        if isinstance(value, datetime):  # OpenFeature contexts may carry datetimes
+            try:
+                aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+                moment_dt = aware.timestamp()
+            except (ValueError, OverflowError, OSError):
+                return False
+            return moment_dt < bound if op == "before" else moment_dt > bound
         text = _text(value)
         if text is not None:
             moment = _instant(text, zone)

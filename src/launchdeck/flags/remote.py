@@ -32,7 +32,11 @@ class RemoteFlags:
 
     def create(self, spec: FlagSpec, *, comment: str | None = None) -> StoredFlag:
         return self.http.request(
-            "POST", "/api/v1/flags", StoredFlag, json=spec.model_dump(mode="json", by_alias=True)
+            "POST",
+            "/api/v1/flags",
+            StoredFlag,
+            json=spec.model_dump(mode="json", by_alias=True),
+            params={"comment": comment},
         )
 
     def change(self, key: str, body: ChangeBody) -> ChangeOutcome:
@@ -51,7 +55,7 @@ class RemoteFlags:
             f"/api/v1/flags/{segment(spec.key)}",
             ChangeOutcome,
             json=spec.model_dump(mode="json", by_alias=True),
-            params={"expected_version": expected_version},
+            params={"expected_version": expected_version, "comment": comment},
         )
 
     def schedule(
@@ -67,7 +71,9 @@ class RemoteFlags:
         )
 
     def archive(self, key: str, *, comment: str | None = None) -> StoredFlag:
-        return self.http.request("DELETE", f"/api/v1/flags/{segment(key)}", StoredFlag)
+        return self.http.request(
+            "DELETE", f"/api/v1/flags/{segment(key)}", StoredFlag, params={"comment": comment}
+        )
 
     def history(self, key: str) -> list[FlagVersion]:
         return self.http.request("GET", f"/api/v1/flags/{segment(key)}/history", list[FlagVersion])

@@ -618,3 +618,24 @@ json_like = st.recursive(
 def test_predicates_never_raise_and_answer_a_bool(value: object) -> None:
     for op, predicate in PREDICATES:
         assert type(predicate(value)) is bool, op
+
+
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        pytest.param(datetime(2026, 11, 27, 5, tzinfo=UTC), "UTC", id="an aware datetime"),
+        pytest.param(datetime(2026, 11, 27, 0), "America/New_York", id="naive, in the zone"),
+    ],
+)
+def test_a_datetime_attribute_compares_as_its_instant(value: datetime, zone: str) -> None:
+    # OpenFeature evaluation contexts may carry datetime values, not only ISO strings.
+    instant = at(2026, 11, 27, 5)
+
+    def check(op: str, seconds: float) -> bool:
+        bound = datetime.fromtimestamp(seconds, UTC).isoformat()
+        return compile_predicate(op, [bound], timezone=zone)(value)
+
+    assert check("before", instant + 1) is True
+    assert check("before", instant) is False
+    assert check("after", instant - 1) is True
+    assert check("after", instant) is False
