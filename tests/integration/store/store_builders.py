@@ -7,7 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import select
 
 from launchdeck.store import Database
@@ -52,3 +55,22 @@ def snapshot(db: Database) -> Snapshot:
             rows = connection.execute(select(table).order_by(*table.primary_key.columns))
             out[table.name] = [tuple(row) for row in rows]
     return out
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Alembic's downgrade on the connection launchdeck's env.py expects."""
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", "launchdeck.store:migrations")
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def table_names(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        return set(sa.inspect(connection).get_table_names())
+
+
+def column_names(database: Database, table: str) -> set[str]:
+    with database.engine.connect() as connection:
+        return {c["name"] for c in sa.inspect(connection).get_columns(table)}

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
+from store_builders import column_names, downgrade, table_names
 
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
@@ -59,28 +58,9 @@ WORKSPACE_AT_0003 = sa.Table(
 """The columns of the workspace row that 0003's code wrote (a subset)."""
 
 
-def _downgrade(engine: sa.Engine, revision: str) -> None:
-    """Alembic's downgrade on the connection launchdeck's env.py expects."""
-    with engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", "launchdeck.store:migrations")
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-
 def _json(value: Any) -> Any:
     """A JSON column as read with plain SQL: parsed on PostgreSQL, text on SQLite."""
     return json.loads(value) if isinstance(value, str) else value
-
-
-def _tables(database: Database) -> set[str]:
-    with database.engine.connect() as connection:
-        return set(sa.inspect(connection).get_table_names())
-
-
-def _columns(database: Database, table: str) -> set[str]:
-    with database.engine.connect() as connection:
-        return {c["name"] for c in sa.inspect(connection).get_columns(table)}
 
 
 @pytest.fixture
@@ -127,10 +107,10 @@ def at_0003(db_url: str) -> Iterator[Database]:
     database.dispose()
 
 
-def test_migration_0004_gives_existing_campaigns_no_owners_and_adds_empty_incident_tables(
+def test_migration_0004_gives_existing_campaigns_no_owners_and_adds_empty_incidenttable_names(
     at_0003: Database,
 ) -> None:
-    assert INCIDENT_TABLES.isdisjoint(_tables(at_0003))
+    assert INCIDENT_TABLES.isdisjoint(table_names(at_0003))
 
     before = upgrade(at_0003.engine)
 
@@ -172,7 +152,7 @@ def test_downgrading_0004_to_0003_drops_the_incident_tables_and_columns_and_keep
 ) -> None:
     upgrade(at_0003.engine)
 
-    _downgrade(at_0003.engine, "0003")
+    downgrade(at_0003.engine, "0003")
 
     with at_0003.engine.connect() as connection:
         revision = current_revision(connection)
@@ -181,10 +161,10 @@ def test_downgrading_0004_to_0003_drops_the_incident_tables_and_columns_and_keep
         ).all()
         name = connection.execute(sa.text("SELECT name FROM workspace WHERE id = 1")).scalar()
     assert revision == "0003"
-    assert INCIDENT_TABLES.isdisjoint(_tables(at_0003))
-    assert "owners" not in _columns(at_0003, "campaigns")
-    assert {"incidents", "notifications"}.isdisjoint(_columns(at_0003, "workspace"))
-    assert {"reliability", "freezes"} <= _columns(at_0003, "workspace")
+    assert INCIDENT_TABLES.isdisjoint(table_names(at_0003))
+    assert "owners" not in column_names(at_0003, "campaigns")
+    assert {"incidents", "notifications"}.isdisjoint(column_names(at_0003, "workspace"))
+    assert {"reliability", "freezes"} <= column_names(at_0003, "workspace")
     assert [(row[0], row[1], _json(row[2])) for row in campaigns] == [
         ("black-friday", "Black Friday 2026", {"checkout-api-availability": 99.95})
     ]
@@ -193,12 +173,12 @@ def test_downgrading_0004_to_0003_drops_the_incident_tables_and_columns_and_keep
 
 def test_a_database_downgraded_to_0003_upgrades_to_head_again(at_0003: Database) -> None:
     upgrade(at_0003.engine)
-    _downgrade(at_0003.engine, "0003")
+    downgrade(at_0003.engine, "0003")
 
     before = upgrade(at_0003.engine)
 
     with at_0003.read() as session:
         (campaign,) = SqlStateStore(session).list(ResourceKind.CAMPAIGN)
     assert before == "0003"
-    assert _tables(at_0003) >= INCIDENT_TABLES
+    assert table_names(at_0003) >= INCIDENT_TABLES
     assert campaign.owners == ()

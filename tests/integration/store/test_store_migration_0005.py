@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.exc import DBAPIError
+from store_builders import column_names, downgrade, table_names
 
 from launchdeck.flags.model import FlagSpec, GovernanceSpec
 from launchdeck.flags.records import ManagedBy, VersionAction
@@ -62,25 +61,6 @@ WORKSPACE_AT_0004 = sa.Table(
     sa.Column("updated_at", UtcDateTime()),
 )
 """The columns of the workspace row that 0004's code wrote (a subset): no flag columns yet."""
-
-
-def _downgrade(engine: sa.Engine, revision: str) -> None:
-    """Alembic's downgrade on the connection launchdeck's env.py expects."""
-    with engine.begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", "launchdeck.store:migrations")
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-
-def _tables(database: Database) -> set[str]:
-    with database.engine.connect() as connection:
-        return set(sa.inspect(connection).get_table_names())
-
-
-def _columns(database: Database, table: str) -> set[str]:
-    with database.engine.connect() as connection:
-        return {c["name"] for c in sa.inspect(connection).get_columns(table)}
 
 
 def _create_flag(database: Database) -> None:
@@ -147,7 +127,7 @@ def at_0004(db_url: str) -> Iterator[Database]:
 def test_migration_0005_adds_empty_flag_tables_revision_0_and_default_governance(
     at_0004: Database,
 ) -> None:
-    assert FLAG_TABLES.isdisjoint(_tables(at_0004))
+    assert FLAG_TABLES.isdisjoint(table_names(at_0004))
 
     before = upgrade(at_0004.engine)
 
@@ -203,16 +183,16 @@ def test_downgrading_0005_to_0004_drops_the_flag_tables_and_columns_and_keeps_th
     upgrade(at_0004.engine)
     _create_flag(at_0004)
 
-    _downgrade(at_0004.engine, "0004")
+    downgrade(at_0004.engine, "0004")
 
     with at_0004.engine.connect() as connection:
         revision = current_revision(connection)
         campaigns = connection.execute(sa.text("SELECT id, name FROM campaigns")).all()
         name = connection.execute(sa.text("SELECT name FROM workspace WHERE id = 1")).scalar()
     assert revision == "0004"
-    assert FLAG_TABLES.isdisjoint(_tables(at_0004))
-    assert FLAG_COLUMNS.isdisjoint(_columns(at_0004, "workspace"))
-    assert {"incidents", "notifications"} <= _columns(at_0004, "workspace")
+    assert FLAG_TABLES.isdisjoint(table_names(at_0004))
+    assert FLAG_COLUMNS.isdisjoint(column_names(at_0004, "workspace"))
+    assert {"incidents", "notifications"} <= column_names(at_0004, "workspace")
     assert [tuple(row) for row in campaigns] == [("black-friday", "Black Friday 2026")]
     assert name == "northwind-martech"
 
@@ -222,7 +202,7 @@ def test_a_database_downgraded_to_0004_upgrades_to_head_again_with_its_triggers(
 ) -> None:
     upgrade(at_0004.engine)
     _create_flag(at_0004)
-    _downgrade(at_0004.engine, "0004")
+    downgrade(at_0004.engine, "0004")
 
     before = upgrade(at_0004.engine)
     _create_flag(at_0004)
@@ -231,7 +211,7 @@ def test_a_database_downgraded_to_0004_upgrades_to_head_again_with_its_triggers(
         flags = SqlFlagStore(session)
         history, flags_revision = flags.versions("new-checkout"), flags.revision()
     assert before == "0004"
-    assert _tables(at_0004) >= FLAG_TABLES
+    assert table_names(at_0004) >= FLAG_TABLES
     assert ([v.version for v in history], flags_revision) == ([1], 1)
     with (
         pytest.raises(DBAPIError, match="flag history is append-only"),
