@@ -178,6 +178,15 @@ def test_eval_at_previews_a_change_tied_to_a_campaign_start(cli: Cli) -> None:
     )
     assert table_rows(table.stdout) == [["new-checkout", "true", "on", "STATIC"]]
 
+    dropped = cli("flags", "unschedule", "new-checkout", "0", "--env", "staging", "-m", "no CM")
+
+    assert _ok(dropped).stdout.startswith("✓ new-checkout applied: version 4\n")
+    after = _eval(cli, "--at", CYBER_MONDAY_START, "-c", "targetingKey=u-1")
+    assert (after["variant"], after["reason"]) == ("off", "DISABLED")
+    gone = cli("flags", "unschedule", "new-checkout", "0", "--env", "staging")
+    assert gone.exit_code == 1
+    assert "no pending scheduled change 0 in staging" in gone.stderr
+
 
 @SQLITE_ONLY
 def test_history_lists_every_version_and_restore_makes_an_old_one_current(

@@ -178,6 +178,20 @@ def schedule_flag(
     return flags.schedule(key, body.environment, body.change, comment=body.comment)
 
 
+@router.delete(
+    "/flags/{key}/schedule/{environment}/{index}",
+    summary="Drop a pending scheduled change (flags:write)",
+)
+def unschedule_flag(
+    key: FlagKey,
+    environment: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")],
+    index: Annotated[int, Path(ge=0, le=10_000)],
+    flags: Writing,
+    comment: CommentQuery = None,
+) -> ChangeOutcome:
+    return flags.unschedule(key, environment, index, comment=comment)
+
+
 @router.get("/flags/{key}/history", summary="Every version of a flag, oldest first")
 def flag_history(key: FlagKey, flags: Reading) -> list[FlagVersion]:
     return flags.history(key)

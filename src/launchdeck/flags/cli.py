@@ -467,6 +467,19 @@ def schedule(
     _print_outcome(_api(ctx).schedule(key, env, change, comment=note), as_json)
 
 
+@flags_app.command("unschedule")
+def unschedule(
+    ctx: typer.Context,
+    key: Key,
+    index: Annotated[int, typer.Argument(help="The scheduled change, as 'flags show' numbers it.")],
+    env: Env,
+    comment: Comment = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Drop a pending scheduled change (dropping a turn-on is always allowed)."""
+    _print_outcome(_api(ctx).unschedule(key, env, index, comment=comment), as_json)
+
+
 @flags_app.command("eval")
 def eval_(
     ctx: typer.Context,

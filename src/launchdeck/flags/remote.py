@@ -70,6 +70,16 @@ class RemoteFlags:
             "POST", f"/api/v1/flags/{segment(key)}/schedule", ChangeOutcome, json=body
         )
 
+    def unschedule(
+        self, key: str, environment: str, index: int, *, comment: str | None = None
+    ) -> ChangeOutcome:
+        return self.http.request(
+            "DELETE",
+            f"/api/v1/flags/{segment(key)}/schedule/{segment(environment)}/{index}",
+            ChangeOutcome,
+            params={"comment": comment},
+        )
+
     def archive(self, key: str, *, comment: str | None = None) -> StoredFlag:
         return self.http.request(
             "DELETE", f"/api/v1/flags/{segment(key)}", StoredFlag, params={"comment": comment}

@@ -101,10 +101,10 @@ def print_flag(out: Console, stored: StoredFlag) -> None:
             when, serve = describe_condition(rule.when), describe_serve(rule.serve)
             out.print(escape(f"    rule {i}{label}: if {when} → {serve}"))
         out.print(f"    otherwise → {describe_serve(config.fallthrough)}")
-        for change in config.schedule:
+        for i, change in enumerate(config.schedule):
             done = f" [dim](taken in {fmt_time(change.done_at)})[/]" if change.done_at else ""
             what = json.dumps(change.set.model_dump(mode="json", exclude_none=True))
-            out.print(escape(f"    at {_when(change)}: {what}") + done)
+            out.print(escape(f"    [{i}] at {_when(change)}: {what}") + done)
 
 
 def print_evaluation(out: Console, result: EvalResult, context: Mapping[str, Any]) -> None:

@@ -67,6 +67,9 @@ class FlagApi(Protocol):
     def schedule(
         self, key: str, environment: str, change: ScheduledChange, *, comment: str | None = None
     ) -> ChangeOutcome: ...
+    def unschedule(
+        self, key: str, environment: str, index: int, *, comment: str | None = None
+    ) -> ChangeOutcome: ...
     def archive(self, key: str, *, comment: str | None = None) -> StoredFlag: ...
     def history(self, key: str) -> list[FlagVersion]: ...
     def restore(self, key: str, version: int, *, comment: str | None = None) -> StoredFlag: ...
@@ -365,6 +368,47 @@ class FlagService:
         gate = self._ask_gate(current.spec, environment, production, is_kill_switch(change.set))
         stored = self._put(current, updated, now, comment, "flag.scheduled", environment)
         return ChangeOutcome(flag=stored, outcome="scheduled", gate=gate)
+
+    def unschedule(
+        self, key: str, environment: str, index: int, *, comment: str | None = None
+    ) -> ChangeOutcome:
+        """Drop pending scheduled change `index` (as `flags show` numbers them). Dropping one
+        that would turn the flag on is remediation: never gated, never held for approval."""
+        now = self.clock()
+        self.record_fired()
+        with self.db.read() as session:
+            store = SqlFlagStore(session)
+            current = _flag(store, key)
+            production = _environment(session, environment)
+            policy = store.governance()
+        if current.managed_by is ManagedBy.GIT:
+            raise _read_only(key)
+        config = current.spec.environment(environment)
+        if not 0 <= index < len(config.schedule) or config.schedule[index].done_at is not None:
+            pending = [i for i, c in enumerate(config.schedule) if c.done_at is None]
+            raise NotFound(
+                f"flag {key!r} has no pending scheduled change {index} in {environment}",
+                hint=f"pending: {', '.join(map(str, pending)) or 'none'} "
+                f"('launchdeck flags show {key}' numbers them)",
+            )
+        safe = config.schedule[index].set.enabled is True
+        if not safe and policy.required(environment):
+            raise Conflict(
+                f"{environment} needs approved change requests: dropping a scheduled change "
+                "that is not a turn-on goes through review",
+                hint="change the schedule in launchdeck.yaml (GitOps), or restore a version",
+            )
+        gate = (
+            "not asked: dropping a scheduled turn-on is remediation, always allowed"
+            if safe
+            else self._ask_gate(current.spec, environment, production, False)
+        )
+        schedule = tuple(c for i, c in enumerate(config.schedule) if i != index)
+        updated = current.spec.with_environment(
+            environment, config.model_copy(update={"schedule": schedule})
+        )
+        stored = self._put(current, updated, now, comment, "flag.unscheduled", environment)
+        return ChangeOutcome(flag=stored, outcome="applied", gate=gate)
 
     def archive(self, key: str, *, comment: str | None = None) -> StoredFlag:
         now = self.clock()

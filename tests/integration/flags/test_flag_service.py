@@ -973,3 +973,46 @@ def test_a_whole_definition_edit_needs_the_current_version_and_respects_approval
     with pytest.raises(Conflict, match="production needs approved change requests"):
         flags.replace(production_on, expected_version=1)
     assert flags.replace(spec(description="copy only"), expected_version=1).flag.version == 2
+
+
+# -- dropping a scheduled change -----------------------------------------------------------------
+
+
+def test_dropping_a_scheduled_turn_on_is_remediation_even_in_the_freeze(
+    db: Database, flags: FlagService, clock: Any
+) -> None:
+    flags.create(spec())
+    flags.schedule(
+        "new-checkout",
+        "production",
+        ScheduledChange(at=END + timedelta(days=1), set=EnvPatch(enabled=True)),
+    )
+    flags.schedule(
+        "new-checkout",
+        "production",
+        ScheduledChange(at=END + timedelta(days=2), set=EnvPatch(fallthrough={"variant": "off"})),  # type: ignore[arg-type]
+    )
+    clock.now = DURING_THE_FREEZE
+
+    dropped = flags.unschedule("new-checkout", "production", 0, comment="launch postponed")
+
+    assert dropped.gate == "not asked: dropping a scheduled turn-on is remediation, always allowed"
+    remaining = dropped.flag.spec.environment("production").schedule
+    assert [c.set.fallthrough is not None for c in remaining] == [True]
+    (event,) = events(db, "flag.unscheduled")
+    assert (event.environment, event.payload["comment"]) == ("production", "launch postponed")
+    with pytest.raises(Blocked, match="in production"):
+        flags.unschedule("new-checkout", "production", 0)
+
+
+def test_dropping_a_scheduled_change_that_is_not_pending_names_the_pending_ones(
+    db: Database, flags: FlagService
+) -> None:
+    _tied_to_launch(flags)
+    before = rows(db)
+
+    with pytest.raises(NotFound, match="no pending scheduled change 5 in staging") as missing:
+        flags.unschedule("new-checkout", "staging", 5)
+
+    assert missing.value.hint == "pending: 0, 1 ('launchdeck flags show new-checkout' numbers them)"
+    assert rows(db) == before
