@@ -50,6 +50,7 @@ FLAG_WRITES = frozenset(
         ("delete", "/api/v1/flags/{key}"),
         ("post", "/api/v1/flags/{key}/changes"),
         ("post", "/api/v1/flags/{key}/schedule"),
+        ("delete", "/api/v1/flags/{key}/schedule/{environment}/{index}"),
         ("post", "/api/v1/flags/{key}/restore"),
         ("put", "/api/v1/segments/{key}"),
         ("post", "/api/v1/flag-change-requests/{request_id}/approve"),
