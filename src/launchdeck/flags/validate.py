@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from launchdeck.flags.model import AllOf, AnyOf, Clause, Condition, FlagSpec, NotOf, SegmentSpec
 from launchdeck.flags.operators import OperatorError, compile_predicate
 
-__all__ = ["FlagProblem", "check_flags", "find_cycle"]
+__all__ = ["FlagProblem", "check_flags", "find_cycle", "segments_used"]
 
 Path = tuple[str | int, ...]
 
@@ -94,6 +94,17 @@ def _conditions(flag: FlagSpec) -> Iterable[tuple[Condition, Path]]:
         for j, change in enumerate(config.schedule):
             for i, rule in enumerate(change.set.rules or ()):
                 yield rule.when, ("environments", env, "schedule", j, "set", "rules", i, "when")
+
+
+def segments_used(flag: FlagSpec) -> set[str]:
+    """The segments `flag`'s rules (scheduled ones included) name."""
+    return {
+        str(value)
+        for condition, _ in _conditions(flag)
+        for clause, _ in _clauses(condition, ())
+        if clause.op == "in_segment"
+        for value in clause.values
+    }
 
 
 def _check_clauses(

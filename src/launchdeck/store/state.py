@@ -218,6 +218,18 @@ class SqlStateStore:
         store = self._flags()
         existing = store.get(change.id, include_archived=True)
         if change.action is Action.REMOVE:
+            needing = sorted(
+                f.key
+                for f in store.list()
+                if f.managed_by is ManagedBy.API
+                and any(p.flag == change.id for p in f.spec.prerequisites)
+            )
+            if needing:
+                raise Conflict(
+                    f"flag {change.id!r} is removed from launchdeck.yaml but {', '.join(needing)} "
+                    "(made through the API) require it",
+                    hint="remove it from their prerequisites first, or keep it in the file",
+                )
             if existing is not None and existing.archived_at is None:
                 store.archive(
                     change.id,
@@ -248,6 +260,19 @@ class SqlStateStore:
         store = self._flags()
         existing = store.get_segment(change.id)
         if change.action is Action.REMOVE:
+            from launchdeck.flags.validate import segments_used
+
+            needing = sorted(
+                f.key
+                for f in store.list()
+                if f.managed_by is ManagedBy.API and change.id in segments_used(f.spec)
+            )
+            if needing:
+                raise Conflict(
+                    f"segment {change.id!r} is removed from launchdeck.yaml but "
+                    f"{', '.join(needing)} (made through the API) target it",
+                    hint="change their rules first, or keep the segment in the file",
+                )
             if existing is not None:
                 store.delete_segment(change.id, expected_version=existing.version)
             return

@@ -860,6 +860,42 @@ def test_removing_a_flag_from_the_workspace_archives_it(
     )
 
 
+def test_a_workspace_flag_or_segment_an_api_flag_still_needs_cannot_be_removed(
+    db: Database, flags: FlagService, workspace_service: WorkspaceService
+) -> None:
+    segment = {"key": "vips", "included": ["u-1"]}
+    workspace_service.apply(workspace(flags=[YAML_FLAG], segments=[segment]))
+    flags.create(spec(prerequisites=[{"flag": "checkout-v2"}]))
+    flags.create(
+        spec(
+            key="vip-banner",
+            environments={
+                "staging": {
+                    "enabled": True,
+                    "rules": [
+                        {
+                            "when": {"op": "in_segment", "values": ["vips"]},
+                            "serve": {"variant": "on"},
+                        }
+                    ],
+                }
+            },
+        )
+    )
+    before = rows(db)
+
+    with pytest.raises(
+        Conflict, match=r"'checkout-v2' is removed from launchdeck\.yaml but new-checkout"
+    ):
+        workspace_service.apply(workspace(segments=[segment]))
+    with pytest.raises(
+        Conflict, match=r"segment 'vips' is removed from launchdeck\.yaml but vip-banner"
+    ):
+        workspace_service.apply(workspace(flags=[YAML_FLAG]))
+
+    assert rows(db) == before
+
+
 def test_a_workspace_flag_with_the_key_of_an_api_flag_adopts_it(
     flags: FlagService, workspace_service: WorkspaceService
 ) -> None:
