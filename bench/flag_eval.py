@@ -549,23 +549,20 @@ def verdict(ok: bool) -> str:
     return "[green]PASS[/green]" if ok else "[red bold]MISS[/red bold]"
 
 
-def native_report(subjects: list[Subject], figures: dict[str, Figures], users: int) -> None:
-    ours = figures["launchdeck"]
-    table = Table(
-        title=f"Native APIs: one realistic flag, {users:,} distinct users, one thread",
-        caption="on %: share of US/CA/GB users served true (the 25% rollout); "
-        "launchdeck ×: launchdeck evals/s ÷ that SDK's",
-    )
-    for column, justify in (
-        ("SDK", "left"),
-        ("version", "left"),
-        ("evals/s", "right"),
-        ("p50 µs", "right"),
-        ("p99 µs", "right"),
-        ("on %", "right"),
-        ("launchdeck ×", "right"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=column in ("SDK", "provider (flag)"))
+def figures_table(
+    title: str,
+    caption: str,
+    first: str,
+    ratios: dict[str, Callable[[str, Figures], str]],
+    subjects: list[Subject],
+    figures: dict[str, Figures],
+) -> Table:
+    """One row per subject: name, version, evals/s, p50, p99, on %, then each ratio column."""
+    table = Table(title=title, caption=caption)
+    table.add_column(first, no_wrap=True)
+    table.add_column("version")
+    for column in ("evals/s", "p50 µs", "p99 µs", "on %", *ratios):
+        table.add_column(column, justify="right")
     for s in subjects:
         f = figures[s.name]
         table.add_row(
@@ -575,9 +572,28 @@ def native_report(subjects: list[Subject], figures: dict[str, Figures], users: i
             f"{f.p50_us:.2f}",
             f"{f.p99_us:.2f}",
             f"{f.share_on:.2f}%",
-            "—" if s.name == "launchdeck" else f"{ours.evals_per_s / f.evals_per_s:.2f}×",
+            *(ratio(s.name, f) for ratio in ratios.values()),
         )
-    console.print(table)
+    return table
+
+
+def native_report(subjects: list[Subject], figures: dict[str, Figures], users: int) -> None:
+    ours = figures["launchdeck"]
+    console.print(
+        figures_table(
+            f"Native APIs: one realistic flag, {users:,} distinct users, one thread",
+            "on %: share of US/CA/GB users served true (the 25% rollout); "
+            "launchdeck ×: launchdeck evals/s ÷ that SDK's",
+            "SDK",
+            {
+                "launchdeck ×": lambda name, f: (
+                    "—" if name == "launchdeck" else f"{ours.evals_per_s / f.evals_per_s:.2f}×"
+                )
+            },
+            subjects,
+            figures,
+        )
+    )
     peers = [s.name for s in subjects if s.name != "launchdeck"]
     fastest = max(peers, key=lambda name: figures[name].evals_per_s)
     ratio = ours.evals_per_s / figures[fastest].evals_per_s
@@ -595,34 +611,18 @@ def openfeature_report(
     subjects: list[Subject], figures: dict[str, Figures], missing: str | None
 ) -> None:
     floor = figures[subjects[0].name]
-    table = Table(
-        title=f"Through OpenFeature: get_boolean_value, openfeature-sdk {subjects[0].version}",
-        caption="floor: InMemoryProvider on a static flag, the SDK's own cost; "
+    table = figures_table(
+        f"Through OpenFeature: get_boolean_value, openfeature-sdk {subjects[0].version}",
+        "floor: InMemoryProvider on a static flag, the SDK's own cost; "
         "time ÷ floor: floor evals/s ÷ that row's",
+        "provider (flag)",
+        {
+            "p50 ÷ floor": lambda _, f: f"{f.p50_us / floor.p50_us:.2f}×",
+            "time ÷ floor": lambda _, f: f"{floor.evals_per_s / f.evals_per_s:.2f}×",
+        },
+        subjects,
+        figures,
     )
-    for column, justify in (
-        ("provider (flag)", "left"),
-        ("version", "left"),
-        ("evals/s", "right"),
-        ("p50 µs", "right"),
-        ("p99 µs", "right"),
-        ("on %", "right"),
-        ("p50 ÷ floor", "right"),
-        ("time ÷ floor", "right"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=column in ("SDK", "provider (flag)"))
-    for s in subjects:
-        f = figures[s.name]
-        table.add_row(
-            s.name,
-            s.version,
-            f"{f.evals_per_s:,.0f}",
-            f"{f.p50_us:.2f}",
-            f"{f.p99_us:.2f}",
-            f"{f.share_on:.2f}%",
-            f"{f.p50_us / floor.p50_us:.2f}×",
-            f"{floor.evals_per_s / f.evals_per_s:.2f}×",
-        )
     console.print(table)
     if missing is not None:
         console.print(f"[yellow]LaunchdeckProvider: {missing}; no OpenFeature target checked[/]")

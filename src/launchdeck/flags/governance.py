@@ -12,15 +12,55 @@ from __future__ import annotations
 from datetime import datetime
 
 from launchdeck.errors import Conflict
-from launchdeck.flags.model import EnvPatch, GovernanceSpec
+from launchdeck.flags.model import EnvConfig, EnvPatch, FlagSpec, GovernanceSpec, ScheduledChange
 from launchdeck.flags.records import Approval, ChangeRequest, CrStatus
 
-__all__ = ["approve", "close", "is_kill_switch", "needs_request", "unapproved"]
+__all__ = [
+    "approve",
+    "close",
+    "is_kill_switch",
+    "needs_request",
+    "only_turns_off",
+    "touched_environments",
+    "unapproved",
+    "unscheduling_is_remediation",
+]
 
 
 def is_kill_switch(patch: EnvPatch) -> bool:
     """Turning a flag off and nothing else: remediation, which nothing may hold up."""
     return patch.enabled is False and patch.rules is None and patch.fallthrough is None
+
+
+def only_turns_off(before: EnvConfig, after: EnvConfig) -> bool:
+    """Whether `after` is `before` switched off and otherwise the same: a kill switch."""
+    return (
+        before.enabled
+        and not after.enabled
+        and before.model_copy(update={"enabled": False}) == after
+    )
+
+
+def unscheduling_is_remediation(change: ScheduledChange) -> bool:
+    """Dropping a scheduled turn-on only keeps a flag off: remediation, like a kill switch."""
+    return change.set.enabled is True
+
+
+_SERVED = ("type", "variants", "off_variant", "prerequisites", "schema_", "system")
+"""Fields whose change alters what every environment where the flag is on serves."""
+
+
+def touched_environments(before: FlagSpec, after: FlagSpec) -> list[str]:
+    """The environments whose behaviour `after` changes: their own configuration, or, where the
+    flag is on, a field every environment serves from."""
+    names = sorted(set(before.environments) | set(after.environments))
+    shared = any(getattr(before, f) != getattr(after, f) for f in _SERVED)
+    return [
+        env
+        for env in names
+        if before.environment(env) != after.environment(env)
+        or (shared and (before.environment(env).enabled or after.environment(env).enabled))
+    ]
 
 
 def needs_request(policy: GovernanceSpec, environment: str, patch: EnvPatch) -> bool:

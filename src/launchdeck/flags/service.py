@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
@@ -44,7 +44,7 @@ from launchdeck.flags.validate import check_flags
 from launchdeck.gate.model import Decision, GateRequest
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.flags import SqlFlagStore
-from launchdeck.timeline.model import NewEvent, TimelineQuery
+from launchdeck.timeline.model import MAX_PAGE, NewEvent, TimelineQuery
 from launchdeck.workspace.model import ResourceKind
 
 __all__ = ["FlagApi", "FlagService", "GateAsker"]
@@ -195,13 +195,18 @@ class FlagService:
             store.lock()
             campaigns = store.campaign_edges()
             timeline = SqlTimeline(uow.session)
-            for stored in store.list():
-                for env, config in stored.spec.environments.items():
-                    for due in due_now(config, now, campaigns):
-                        if _fired(timeline, stored.key, env, due):
-                            continue
-                        timeline.append(_fired_event(stored, env, due))
-                        recorded += 1
+            dues = [
+                (stored, env, due)
+                for stored in store.list()
+                for env, config in stored.spec.environments.items()
+                for due in due_now(config, now, campaigns)
+            ]
+            seen = _fired_since(timeline, min((d.at for _, _, d in dues), default=now))
+            for stored, env, due in dues:
+                if (f"flag/{stored.key}", env, due.index, due.at) in seen:
+                    continue
+                timeline.append(_fired_event(stored, env, due))
+                recorded += 1
             if recorded:
                 uow.commit()
         return recorded
@@ -210,13 +215,10 @@ class FlagService:
         """A new flag; one born on in a production-like environment asks the gate first."""
         now = self.clock()
         with self.db.read() as session:
-            live = [
-                env
-                for env, config in spec.environments.items()
-                if config.enabled and _is_production(session, env)
-            ]
-        with self.db.read() as session:
-            governed = [e for e in live if SqlFlagStore(session).governance().required(e)]
+            production = _production_like(session)
+            policy = SqlFlagStore(session).governance()
+        live = [e for e, c in spec.environments.items() if c.enabled and production.get(e, False)]
+        governed = [e for e in live if policy.required(e)]
         if governed:
             raise Conflict(
                 f"{', '.join(governed)} needs approved change requests: a flag cannot be born on "
@@ -301,8 +303,8 @@ class FlagService:
             store = SqlFlagStore(session)
             current = _flag(store, spec.key)
             policy = store.governance()
-            touched = _touched_environments(current.spec, spec)
-            production = {env: _is_production(session, env) for env in touched}
+            touched = governance.touched_environments(current.spec, spec)
+            production = _production_like(session)
         if current.managed_by is ManagedBy.GIT:
             raise _read_only(spec.key)
         if expected_version != current.version:
@@ -316,13 +318,8 @@ class FlagService:
             )
         answers = []
         for env in touched:
-            before, after = current.spec.environment(env), spec.environment(env)
-            off = (
-                before.enabled
-                and not after.enabled
-                and before.model_copy(update={"enabled": False}) == after
-            )
-            answers.append(self._ask_gate(spec, env, production[env], off))
+            off = governance.only_turns_off(current.spec.environment(env), spec.environment(env))
+            answers.append(self._ask_gate(spec, env, production.get(env, False), off))
         stored = self._put(current, spec, now, comment, "flag.changed", None)
         return ChangeOutcome(
             flag=stored,
@@ -339,26 +336,22 @@ class FlagService:
             store = SqlFlagStore(session)
             current = _flag(store, key)
             production = _environment(session, environment)
+            edges = store.campaign_edges()
+            policy = store.governance()
         if current.managed_by is ManagedBy.GIT:
             raise _read_only(key)
-        if change.at is None:
-            with self.db.read() as session:
-                edges = SqlFlagStore(session).campaign_edges()
-            if change.campaign not in edges:
-                raise NotFound(
-                    f"no campaign {change.campaign!r}",
-                    hint="'launchdeck campaigns list' shows the campaigns of the calendar",
-                )
-        if not is_kill_switch(change.set):
-            with self.db.read() as session:
-                required = SqlFlagStore(session).governance().required(environment)
-            if required:
-                raise Conflict(
-                    f"{environment} needs approved change requests: a scheduled change there "
-                    "goes through one",
-                    hint=f"'launchdeck flags set {key} --env {environment} --at TIME' proposes "
-                    "one; a change tied to a campaign is reviewed in launchdeck.yaml (GitOps)",
-                )
+        if change.at is None and change.campaign not in edges:
+            raise NotFound(
+                f"no campaign {change.campaign!r}",
+                hint="'launchdeck campaigns list' shows the campaigns of the calendar",
+            )
+        if governance.needs_request(policy, environment, change.set):
+            raise Conflict(
+                f"{environment} needs approved change requests: a scheduled change there "
+                "goes through one",
+                hint=f"'launchdeck flags set {key} --env {environment} --at TIME' proposes "
+                "one; a change tied to a campaign is reviewed in launchdeck.yaml (GitOps)",
+            )
         config = current.spec.environment(environment)
         updated = _buildable(
             lambda: current.spec.with_environment(
@@ -391,7 +384,7 @@ class FlagService:
                 hint=f"pending: {', '.join(map(str, pending)) or 'none'} "
                 f"('launchdeck flags show {key}' numbers them)",
             )
-        safe = config.schedule[index].set.enabled is True
+        safe = governance.unscheduling_is_remediation(config.schedule[index])
         if not safe and policy.required(environment):
             raise Conflict(
                 f"{environment} needs approved change requests: dropping a scheduled change "
@@ -853,16 +846,23 @@ def _open_request(store: SqlFlagStore, request_id: str) -> ChangeRequest:
     return request
 
 
+def _production_like(session: Any) -> dict[str, bool]:
+    """Every environment, and whether it is production-like (where the gate is asked)."""
+    return {
+        e.id: bool(e.production_like) for e in SqlStateStore(session).list(ResourceKind.ENVIRONMENT)
+    }
+
+
 def _environment(session: Any, environment: str) -> bool:
     """Whether `environment` is production-like; NotFound naming the known ones otherwise."""
-    known = {e.id: e for e in SqlStateStore(session).list(ResourceKind.ENVIRONMENT)}
+    known = _production_like(session)
     if environment not in known:
         names = ", ".join(sorted(known)) or "none yet"
         raise NotFound(
             f"no environment {environment!r}",
             hint=f"use one of: {names}",
         )
-    return bool(known[environment].production_like)
+    return known[environment]
 
 
 _T = TypeVar("_T")
@@ -889,36 +889,24 @@ def _with_patch(spec: FlagSpec, environment: str, patch: EnvPatch) -> FlagSpec:
     return spec.with_environment(environment, spec.environment(environment).patched(patch))
 
 
-_SERVED = ("type", "variants", "off_variant", "prerequisites", "schema_", "system")
-"""Fields whose change alters what every environment where the flag is on serves."""
-
-
-def _touched_environments(before: FlagSpec, after: FlagSpec) -> list[str]:
-    """The environments whose behaviour `after` changes: their own configuration, or, where the
-    flag is on, a field every environment serves from."""
-    names = sorted(set(before.environments) | set(after.environments))
-    shared = any(getattr(before, f) != getattr(after, f) for f in _SERVED)
-    return [
-        env
-        for env in names
-        if before.environment(env) != after.environment(env)
-        or (shared and (before.environment(env).enabled or after.environment(env).enabled))
-    ]
-
-
 FIRED = "flag.schedule_fired"
 
 
-def _fired(timeline: SqlTimeline, key: str, environment: str, due: Due) -> bool:
-    page = timeline.query(
-        TimelineQuery(kind=FIRED, since=due.at, until=due.at + timedelta(microseconds=1), limit=500)
-    )
-    return any(
-        e.subject == f"flag/{key}"
-        and e.environment == environment
-        and e.payload.get("index") == due.index
-        for e in page.events
-    )
+def _fired_since(
+    timeline: SqlTimeline, since: datetime
+) -> set[tuple[str, str | None, object, datetime]]:
+    """(subject, environment, index, instant) of every scheduled change already recorded as
+    fired at or after `since`: one pass over those events, however many changes are due."""
+    seen: set[tuple[str, str | None, object, datetime]] = set()
+    cursor: str | None = None
+    while True:
+        page = timeline.query(TimelineQuery(kind=FIRED, since=since, limit=MAX_PAGE, cursor=cursor))
+        seen.update(
+            (e.subject, e.environment, e.payload.get("index"), e.occurred_at) for e in page.events
+        )
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
 
 
 def _fired_event(stored: StoredFlag, environment: str, due: Due) -> NewEvent:
@@ -939,11 +927,6 @@ def _fired_event(stored: StoredFlag, environment: str, due: Due) -> NewEvent:
             "note": change.note,
         },
     )
-
-
-def _is_production(session: Any, environment: str) -> bool:
-    known = {e.id: e for e in SqlStateStore(session).list(ResourceKind.ENVIRONMENT)}
-    return environment in known and bool(known[environment].production_like)
 
 
 def _stale_version(key: str, had: int, stored: int) -> Conflict:

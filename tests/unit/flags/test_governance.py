@@ -7,8 +7,17 @@ from datetime import UTC, datetime
 import pytest
 
 from launchdeck.errors import Conflict
-from launchdeck.flags.governance import approve, close, is_kill_switch, needs_request, unapproved
-from launchdeck.flags.model import EnvPatch, GovernanceSpec
+from launchdeck.flags.governance import (
+    approve,
+    close,
+    is_kill_switch,
+    needs_request,
+    only_turns_off,
+    touched_environments,
+    unapproved,
+    unscheduling_is_remediation,
+)
+from launchdeck.flags.model import EnvConfig, EnvPatch, FlagSpec, GovernanceSpec, ScheduledChange
 from launchdeck.flags.records import ChangeRequest, CrStatus
 
 AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -81,3 +90,43 @@ def test_closing_is_a_cancel_by_the_author_and_a_rejection_by_anyone_else() -> N
         "bob",
         AT,
     )
+
+
+def flag(**fields: object) -> FlagSpec:
+    base: dict[str, object] = {
+        "key": "new-checkout",
+        "environments": {
+            "staging": {"enabled": True, "fallthrough": {"variant": "on"}},
+            "production": {"enabled": False, "fallthrough": {"variant": "on"}},
+        },
+    }
+    return FlagSpec.model_validate({**base, **fields})
+
+
+def test_an_edit_touches_the_environments_it_changes_and_where_shared_fields_are_served() -> None:
+    before = flag()
+
+    assert touched_environments(before, flag(description="copy only")) == []
+    swapped = flag(variants={"on": False, "off": True})
+    assert touched_environments(before, swapped) == ["staging"]  # on there, off in production
+    production_on = before.with_environment(
+        "production", before.environment("production").model_copy(update={"enabled": True})
+    )
+    assert touched_environments(before, production_on) == ["production"]
+
+
+def test_only_switching_an_environment_off_is_a_kill_switch() -> None:
+    on = EnvConfig(enabled=True, fallthrough={"variant": "on"})  # type: ignore[arg-type]
+
+    assert only_turns_off(on, on.model_copy(update={"enabled": False})) is True
+    assert only_turns_off(on, EnvConfig(enabled=False)) is False  # the fallthrough changed too
+    assert only_turns_off(EnvConfig(enabled=False), EnvConfig(enabled=False)) is False
+
+
+def test_dropping_a_scheduled_turn_on_is_remediation_and_nothing_else_is() -> None:
+    def change(**patch: object) -> ScheduledChange:
+        return ScheduledChange(at=AT, set=EnvPatch.model_validate(patch))
+
+    assert unscheduling_is_remediation(change(enabled=True)) is True
+    assert unscheduling_is_remediation(change(enabled=False)) is False
+    assert unscheduling_is_remediation(change(fallthrough={"variant": "on"})) is False
