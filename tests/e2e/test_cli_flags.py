@@ -121,7 +121,12 @@ def test_a_flag_is_created_turned_on_through_the_gate_and_off_as_remediation(
         True,
         False,
     )
-    assert [f["spec"]["key"] for f in frozen.json("flags", "list")] == ["new-checkout"]
+    # The example's two flags (managed in launchdeck.yaml) and this one.
+    assert [f["spec"]["key"] for f in frozen.json("flags", "list")] == [
+        "bf-free-shipping",
+        "bf-hero-copy",
+        "new-checkout",
+    ]
 
 
 @SQLITE_ONLY
@@ -340,9 +345,11 @@ def test_export_snapshot_and_a_flagd_round_trip(cli: Cli, tmp_path: Path) -> Non
     _ok(cli("flags", "export", "--env", "staging", "-o", str(flagd_file)))
 
     snapshot = json.loads(snapshot_file.read_text(encoding="utf-8"))
-    assert (snapshot["environment"], snapshot["revision"]) == ("staging", 1)
-    [flag] = snapshot["flags"]
-    assert flag["key"] == "new-checkout"
+    # 3: the apply wrote the example's two flags, then this one was created.
+    assert (snapshot["environment"], snapshot["revision"]) == ("staging", 3)
+    keys = [f["key"] for f in snapshot["flags"]]
+    assert keys == ["bf-free-shipping", "bf-hero-copy", "new-checkout"]  # the example's two too
+    flag = snapshot["flags"][keys.index("new-checkout")]
     assert list(flag["environments"]) == ["staging"]
     assert flag["environments"]["staging"]["rules"][0]["when"]["values"] == ["US", "CA"]
     exported = json.loads(flagd_file.read_text(encoding="utf-8"))

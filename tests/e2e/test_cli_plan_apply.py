@@ -12,8 +12,9 @@ from launchdeck.workspace.plan import Action, Plan
 from launchdeck.workspace.service import ApplyResult
 
 # The example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in launchdeck.yaml,
-# 2 events of its calendar feed) + 1 SLO (slos/checkout-api.yaml).
-EXAMPLE_RESOURCES = 19
+# 2 events of its calendar feed) + 1 SLO (slos/checkout-api.yaml) + 2 flags, 4 metrics and the
+# 2 experiments on those flags.
+EXAMPLE_RESOURCES = 27
 EXIT_CHANGES = 4
 
 
@@ -163,7 +164,7 @@ def test_removing_a_campaign_from_the_file_plans_and_applies_a_removal(mode: Cli
     assert mode("apply").exit_code == 0
     text = mode.workspace_file.read_text(encoding="utf-8")
     start = text.index("  - id: cyber-week-emails")
-    end = text.index("references:")
+    end = text.index("\nflags:")  # the campaign is the last one; the flags follow
     mode.workspace_file.write_text(text[:start] + "\n" + text[end:], encoding="utf-8")
 
     plan = mode("plan")

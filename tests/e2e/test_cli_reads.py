@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from cli_driver import SQLITE_ONLY, Cli, table_rows
 
+from launchdeck.experiments.model import EventsSpec
 from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.model import to_model
 from launchdeck.workspace.spec import FreezesSpec
@@ -69,6 +70,7 @@ def test_status_shows_mode_target_revision_and_counts(mode: Cli) -> None:
         "incidents": spec.incidents.model_dump(mode="json"),
         "notifications": spec.notifications.model_dump(mode="json"),
         "flag_governance": spec.flag_governance.model_dump(mode="json"),
+        "events": EventsSpec().model_dump(mode="json"),  # the example has no `events:`
         "references": {
             "calendars": [
                 {

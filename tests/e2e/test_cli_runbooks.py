@@ -76,8 +76,7 @@ with: {command: "echo after the flag", timeout: 10s}
 ```
 """
 
-BANNER_FLAG = """flags:
-  - key: checkout-banner
+BANNER_FLAG = """  - key: checkout-banner
     system: checkout-api
     environments:
       production: {enabled: true, fallthrough: {variant: "on"}}
@@ -332,8 +331,7 @@ def test_a_kill_switch_step_turns_the_flag_off_through_the_client(mode: Cli) -> 
     _add_runbook(mode, "banner-off", BANNER_OFF)
     # Declared in launchdeck.yaml (GitOps), so it is on in production without asking the gate
     # during Black Friday; a kill switch still works on a flag managed in Git.
-    added = "    - runbooks/banner-off.md\n"
-    mode.edit_workspace(added, added + BANNER_FLAG)
+    mode.edit_workspace("\nflags:\n", "\nflags:\n" + BANNER_FLAG)  # next to the example's flags
     _apply(mode)
     ref = _open(mode)
     banner = ("flags", "eval", "checkout-banner", "--env", "production", "-c", "targetingKey=u1")

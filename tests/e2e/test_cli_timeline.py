@@ -13,9 +13,9 @@ from launchdeck.workspace.load import load_workspace
 from launchdeck.workspace.service import WorkspaceService
 
 # Applying the example: 1 workspace + 2 environments + 8 systems + 7 campaigns (5 in
-# launchdeck.yaml, 2 events of its calendar feed) + 1 SLO; plus the `token.created` of the
-# admin token every test starts with.
-APPLIED_EVENTS = 19
+# launchdeck.yaml, 2 events of its calendar feed) + 1 SLO + 2 flags, 4 metrics and 2
+# experiments; plus the `token.created` of the admin token every test starts with.
+APPLIED_EVENTS = 27
 ALL_EVENTS = APPLIED_EVENTS + 1
 
 
@@ -46,6 +46,9 @@ def test_timeline_records_each_applied_change_with_its_actor(mode: Cli) -> None:
         "system.added": 8,
         "campaign.added": 7,
         "slo.added": 1,
+        "flag.added": 2,
+        "metric.added": 4,
+        "experiment.added": 2,
         "environment.added": 2,
         "workspace.added": 1,
         "token.created": 1,
@@ -95,7 +98,8 @@ def test_timeline_table_shows_time_actor_kind_subject_and_fields(mode: Cli) -> N
         "campaign/black-friday",
         "revenue_per_hour",
     ]
-    assert rows[1][3:] == ["slo.added", "slo/checkout-api-availability", "-"]
+    # The last resource the first apply added (experiments come last, by key).
+    assert rows[1][3:] == ["experiment.added", "experiment/bf-hero-copy", "-"]
 
 
 def test_since_and_until_select_events_by_time(mode: Cli) -> None:

@@ -12,17 +12,28 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from launchdeck.errors import Conflict, NotFound
+from launchdeck.experiments.model import EventsSpec
 from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
 from launchdeck.flags.records import ManagedBy, VersionAction
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
 from launchdeck.reliability.spec import ReliabilitySpec
 from launchdeck.store.db import is_lock_conflict
-from launchdeck.store.tables import CampaignRow, EnvironmentRow, SloRow, SystemRow, WorkspaceRow
+from launchdeck.store.tables import (
+    CampaignRow,
+    EnvironmentRow,
+    ExperimentRow,
+    MetricRow,
+    SloRow,
+    SystemRow,
+    WorkspaceRow,
+)
 from launchdeck.workspace.model import (
     Campaign,
     DesiredState,
     Environment,
+    Experiment,
+    Metric,
     ResourceKind,
     Slo,
     System,
@@ -33,18 +44,23 @@ from launchdeck.workspace.spec import FreezesSpec, References
 
 __all__ = ["SqlStateStore"]
 
-Row = EnvironmentRow | SystemRow | CampaignRow | SloRow
+Row = EnvironmentRow | SystemRow | CampaignRow | SloRow | MetricRow | ExperimentRow
+Model = Environment | System | Campaign | Slo | Metric | Experiment
 _ROWS: dict[ResourceKind, type[Row]] = {
     ResourceKind.ENVIRONMENT: EnvironmentRow,
     ResourceKind.SYSTEM: SystemRow,
     ResourceKind.CAMPAIGN: CampaignRow,
     ResourceKind.SLO: SloRow,
+    ResourceKind.METRIC: MetricRow,
+    ResourceKind.EXPERIMENT: ExperimentRow,
 }
-_MODELS: dict[ResourceKind, type[Environment | System | Campaign | Slo]] = {
+_MODELS: dict[ResourceKind, type[Model]] = {
     ResourceKind.ENVIRONMENT: Environment,
     ResourceKind.SYSTEM: System,
     ResourceKind.CAMPAIGN: Campaign,
     ResourceKind.SLO: Slo,
+    ResourceKind.METRIC: Metric,
+    ResourceKind.EXPERIMENT: Experiment,
 }
 
 
@@ -56,7 +72,7 @@ def _to_model(kind: ResourceKind, row: Row) -> Any:
     return _MODELS[kind].model_validate({f: getattr(row, f) for f in _model_fields(kind)})
 
 
-def _row_values(kind: ResourceKind, model: Environment | System | Campaign | Slo) -> dict[str, Any]:
+def _row_values(kind: ResourceKind, model: Model) -> dict[str, Any]:
     # JSON columns take the JSON form; instants stay datetimes for the UtcDateTime type.
     dumped = model.model_dump(mode="json")
     values = {f: dumped[f] for f in _model_fields(kind)}
@@ -102,6 +118,7 @@ class SqlStateStore:
             flag_governance=GovernanceSpec.model_validate(row.flag_governance)
             if row.flag_governance
             else GovernanceSpec(),
+            events=EventsSpec.model_validate(row.events) if row.events else EventsSpec(),
         )
 
     def list(self, kind: ResourceKind) -> list[Any]:
@@ -136,6 +153,8 @@ class SqlStateStore:
             systems=tuple(self.list(ResourceKind.SYSTEM)),
             campaigns=tuple(self.list(ResourceKind.CAMPAIGN)),
             slos=tuple(self.list(ResourceKind.SLO)),
+            metrics=tuple(self.list(ResourceKind.METRIC)),
+            experiments=tuple(self.list(ResourceKind.EXPERIMENT)),
             flags=tuple(f.spec for f in self._flags().list() if f.managed_by is ManagedBy.GIT),
             segments=tuple(
                 s.spec for s in self._flags().list_segments() if s.managed_by is ManagedBy.GIT
@@ -296,3 +315,4 @@ class SqlStateStore:
         row.incidents = settings.incidents.model_dump(mode="json")
         row.notifications = settings.notifications.model_dump(mode="json")
         row.flag_governance = settings.flag_governance.model_dump(mode="json")
+        row.events = settings.events.model_dump(mode="json")

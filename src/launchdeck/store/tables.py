@@ -100,6 +100,8 @@ class WorkspaceRow(Base):
     """Counts flag and segment writes: the revision (and ETag) of flag snapshots. Since 0005."""
     flag_governance: Mapped[dict[str, Any] | None] = mapped_column(Json)
     """Who approves flag changes (GovernanceSpec as JSON); NULL: the defaults. Since 0005."""
+    events: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    """The `events:` section (ingest limits, the analysis source). Since 0006."""
 
 
 class EnvironmentRow(Base):
@@ -159,6 +161,28 @@ class SloRow(Base):
     file: Mapped[str] = mapped_column(String(500))
     document: Mapped[dict[str, Any]] = mapped_column(Json)
     datasource: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MetricRow(Base):
+    """An experiment metric of launchdeck.yaml: its `MetricSpec` as JSON. Since 0006."""
+
+    __tablename__ = "metrics"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ExperimentRow(Base):
+    """An experiment of launchdeck.yaml: its `ExperimentSpec` as JSON. Since 0006."""
+
+    __tablename__ = "experiments"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(100), index=True)
+    environment: Mapped[str] = mapped_column(String(63))
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

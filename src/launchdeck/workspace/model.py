@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from launchdeck.experiments.model import EventsSpec, ExperimentSpec, MetricSpec, compile_into
 from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
@@ -49,6 +50,8 @@ class ResourceKind(StrEnum):
     FLAG = "flag"
     """Only flags managed in Git (launchdeck.yaml); flags made through the API are not planned."""
     SEGMENT = "segment"
+    METRIC = "metric"
+    EXPERIMENT = "experiment"
 
 
 class _Model(BaseModel):
@@ -66,6 +69,7 @@ class WorkspaceSettings(_Model):
     notifications: NotificationsSpec = NotificationsSpec()
     references: References = References()
     flag_governance: GovernanceSpec = GovernanceSpec()
+    events: EventsSpec = EventsSpec()
 
 
 class Environment(_Model):
@@ -124,6 +128,31 @@ class Slo(_Model):
     datasource: dict[str, Any] | None = None
 
 
+class Metric(_Model):
+    """A metric of `metrics:`: its `MetricSpec` as JSON."""
+
+    id: str
+    document: dict[str, Any]
+
+    @property
+    def spec(self) -> MetricSpec:
+        return MetricSpec.model_validate(self.document)
+
+
+class Experiment(_Model):
+    """An experiment of `experiments:`: its `ExperimentSpec` as JSON, `start`/`end` resolved
+    (a campaign's window when they are not written)."""
+
+    id: str
+    flag: str
+    environment: str
+    document: dict[str, Any]
+
+    @property
+    def spec(self) -> ExperimentSpec:
+        return ExperimentSpec.model_validate(self.document)
+
+
 class DesiredState(_Model):
     """A whole workspace as the model: the stored state has the same shape."""
 
@@ -134,6 +163,8 @@ class DesiredState(_Model):
     slos: tuple[Slo, ...] = ()
     flags: tuple[FlagSpec, ...] = ()
     segments: tuple[SegmentSpec, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    experiments: tuple[Experiment, ...] = ()
 
     def resources(self) -> dict[ResourceKind, dict[str, dict[str, Any]]]:
         """Each resource as canonical JSON, by kind then id (the form `plan` diffs)."""
@@ -145,6 +176,8 @@ class DesiredState(_Model):
             (ResourceKind.SYSTEM, self.systems),
             (ResourceKind.CAMPAIGN, self.campaigns),
             (ResourceKind.SLO, self.slos),
+            (ResourceKind.METRIC, self.metrics),
+            (ResourceKind.EXPERIMENT, self.experiments),
         ):
             for item in items:
                 out[kind][item.id] = item.model_dump(mode="json")
@@ -198,6 +231,8 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
                 owners=c.owners,
             )
         )
+    windows = {c.id: (c.starts_at, c.ends_at) for c in campaigns}
+    experiments = tuple(_resolve_window(e, windows) for e in spec.experiments)
     return DesiredState(
         workspace=WorkspaceSettings(
             name=spec.workspace.name,
@@ -209,6 +244,7 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             notifications=spec.notifications,
             references=spec.references,
             flag_governance=spec.flag_governance,
+            events=spec.events,
         ),
         environments=tuple(
             Environment(
@@ -234,10 +270,42 @@ def to_model(spec: WorkspaceSpec) -> DesiredState:
             for s in spec.systems
         ),
         campaigns=tuple(campaigns),
-        flags=spec.flags,
+        flags=_with_experiments(spec.flags, experiments),
+        metrics=tuple(Metric(id=m.key, document=m.model_dump(mode="json")) for m in spec.metrics),
+        experiments=tuple(
+            Experiment(
+                id=e.key,
+                flag=e.flag,
+                environment=e.environment,
+                document=e.model_dump(mode="json"),
+            )
+            for e in experiments
+        ),
         segments=spec.segments,
         slos=tuple(
             Slo(id=s.id, system=s.system, file=s.file, document=s.document, datasource=s.datasource)
             for s in spec.slos
         ),
     )
+
+
+def _resolve_window(
+    experiment: ExperimentSpec, windows: dict[str, tuple[datetime, datetime]]
+) -> ExperimentSpec:
+    """`start`/`end` from the experiment's campaign where they are not written."""
+    if experiment.campaign is None or experiment.campaign not in windows:
+        return experiment
+    start, end = windows[experiment.campaign]
+    return experiment.model_copy(
+        update={"start": experiment.start or start, "end": experiment.end or end}
+    )
+
+
+def _with_experiments(
+    flags: tuple[FlagSpec, ...], experiments: tuple[ExperimentSpec, ...]
+) -> tuple[FlagSpec, ...]:
+    """The flags with each experiment compiled into its flag (checked before: `validate`)."""
+    by_key = {f.key: f for f in flags}
+    for experiment in experiments:
+        by_key[experiment.flag] = compile_into(by_key[experiment.flag], experiment)
+    return tuple(by_key[f.key] for f in flags)

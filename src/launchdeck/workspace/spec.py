@@ -29,6 +29,7 @@ from launchdeck.durations import (
     coerce_duration,
     in_plausible_years,
 )
+from launchdeck.experiments.model import EventsSpec, ExperimentSpec, MetricSpec
 from launchdeck.flags.model import FlagSpec, GovernanceSpec, SegmentSpec
 from launchdeck.incidents.severity import IncidentPolicy
 from launchdeck.notify.spec import NotificationsSpec
@@ -324,3 +325,8 @@ class WorkspaceSpec(_Spec):
     """Flags managed in Git: plan/apply change them, and the API cannot."""
     segments: tuple[SegmentSpec, ...] = ()
     flag_governance: GovernanceSpec = GovernanceSpec()
+    metrics: tuple[MetricSpec, ...] = ()
+    experiments: tuple[ExperimentSpec, ...] = ()
+    """Each on a flag of `flags:`: its split becomes that flag's fallthrough (see
+    `launchdeck.experiments.model.compile_into`)."""
+    events: EventsSpec = EventsSpec()

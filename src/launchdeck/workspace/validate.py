@@ -9,8 +9,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from launchdeck.workspace.model import campaign_window
+
+if TYPE_CHECKING:
+    from launchdeck.experiments.model import ExperimentSpec
 from launchdeck.workspace.spec import WorkspaceSpec
 
 __all__ = ["Path", "Problem", "check", "find_cycle", "suggest"]
@@ -40,14 +44,14 @@ def _unknown(kind: str, ref: str, known: Sequence[str], path: Path) -> Problem:
     return Problem(path, f"unknown {kind} {ref!r}", hint)
 
 
-def _duplicates(section: str, ids: Sequence[str]) -> list[Problem]:
+def _duplicates(section: str, ids: Sequence[str], field: str = "id") -> list[Problem]:
     seen: dict[str, int] = {}
     problems = []
     for index, item_id in enumerate(ids):
         if item_id in seen:
             problems.append(
                 Problem(
-                    (section, index, "id"),
+                    (section, index, field),
                     f"duplicate id {item_id!r} (first used at {section}[{seen[item_id]}])",
                     "ids must be unique within their section; rename one of them",
                 )
@@ -163,6 +167,7 @@ def check(spec: WorkspaceSpec) -> list[Problem]:
     ]
     problems += _slo_references(spec, system_ids)
     problems += _flag_references(spec, system_ids, env_ids)
+    problems += _experiment_references(spec, env_ids)
     return sorted(problems, key=lambda p: _order(p.path))
 
 
@@ -193,6 +198,93 @@ def _flag_references(
                 _unknown("environment", env, env_ids, ("flag_governance", "approvals", env))
             )
     return problems
+
+
+def _experiment_references(spec: WorkspaceSpec, env_ids: Sequence[str]) -> list[Problem]:
+    """Experiments name a flag of `flags:` that can carry them, a declared environment and
+    campaign, and metrics of `metrics:`; one experiment per flag and environment."""
+    if not spec.experiments and not spec.metrics:
+        return []
+    from launchdeck.experiments.model import compile_into
+
+    problems = _duplicates("metrics", [m.key for m in spec.metrics], "key")
+    problems += _duplicates("experiments", [e.key for e in spec.experiments], "key")
+    flags = {f.key: f for f in spec.flags}
+    metric_keys = [m.key for m in spec.metrics]
+    campaign_ids = [c.id for c in spec.campaigns]
+    seen: dict[tuple[str, str], str] = {}
+    for i, experiment in enumerate(spec.experiments):
+        where = ("experiments", i)
+        flag = flags.get(experiment.flag)
+        if flag is None:
+            problems.append(
+                Problem(
+                    (*where, "flag"),
+                    f"experiment {experiment.key!r} is on flag {experiment.flag!r}, which is not "
+                    "in launchdeck.yaml `flags:`",
+                    suggest(experiment.flag, flags)
+                    or "experiments run on flags managed in launchdeck.yaml; add the flag there",
+                )
+            )
+        else:
+            try:
+                compile_into(flag, experiment)
+            except ValueError as exc:
+                problems.append(Problem((*where, "flag"), f"experiment {experiment.key!r}: {exc}"))
+        if env_ids and experiment.environment not in env_ids:
+            problems.append(
+                _unknown("environment", experiment.environment, env_ids, (*where, "environment"))
+            )
+        if experiment.campaign is not None and experiment.campaign not in campaign_ids:
+            problems.append(
+                _unknown("campaign", experiment.campaign, campaign_ids, (*where, "campaign"))
+            )
+        elif experiment.campaign is not None:
+            problems += _campaign_window(spec, i, experiment, campaign_ids)
+        for field, keys in (
+            ("primary_metric", (experiment.primary_metric,)),
+            ("secondary_metrics", experiment.secondary_metrics),
+            ("guardrail_metrics", experiment.guardrail_metrics),
+        ):
+            for j, key in enumerate(keys):
+                if key not in metric_keys:
+                    path = (*where, field) if field == "primary_metric" else (*where, field, j)
+                    problems.append(_unknown("metric", key, metric_keys, path))
+        pair = (experiment.flag, experiment.environment)
+        if pair in seen:
+            problems.append(
+                Problem(
+                    (*where, "flag"),
+                    f"experiments {seen[pair]!r} and {experiment.key!r} both run on flag "
+                    f"{experiment.flag!r} in {experiment.environment!r}",
+                    "run one experiment per flag and environment (use another flag)",
+                )
+            )
+        seen.setdefault(pair, experiment.key)
+    return problems
+
+
+def _campaign_window(
+    spec: WorkspaceSpec, index: int, experiment: ExperimentSpec, campaign_ids: Sequence[str]
+) -> list[Problem]:
+    """An experiment that takes one edge of its window from its campaign must still end after
+    it starts."""
+    assert experiment.campaign is not None
+    campaign = spec.campaigns[campaign_ids.index(experiment.campaign)]
+    starts_at, ends_at, _ = campaign_window(campaign, spec.workspace.timezone)
+    start, end = experiment.start or starts_at, experiment.end or ends_at
+    if end > start:
+        return []
+    field = "start" if experiment.start is not None else "end"
+    return [
+        Problem(
+            ("experiments", index, field),
+            f"experiment {experiment.key!r} would run from {start.isoformat()} to "
+            f"{end.isoformat()} ({field} with campaign {experiment.campaign!r}'s window): "
+            "the end is not after the start",
+            f"move `{field}` inside the campaign's window, or set both start and end",
+        )
+    ]
 
 
 def _slo_references(spec: WorkspaceSpec, system_ids: Sequence[str]) -> list[Problem]:
@@ -292,6 +384,12 @@ _SECTIONS = (
     "notifications",
     "references",
     "slos",
+    "flags",
+    "segments",
+    "flag_governance",
+    "metrics",
+    "experiments",
+    "events",
 )
 
 

@@ -27,9 +27,11 @@ def test_apply_records_the_tokens_name_as_the_actor(
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["revision"] == 1
-    assert len(result["event_ids"]) == 16
+    # 1 workspace + 2 environments + 8 systems + 5 campaigns (a JSON body loads no calendar or
+    # SLO file) + 2 flags, 4 metrics and 2 experiments.
+    assert len(result["event_ids"]) == 24
     events = [e for e in _timeline(http, deployer) if e["id"] in result["event_ids"]]
-    assert len(events) == 16
+    assert len(events) == 24
     assert {e["actor"] for e in events} == {"ci-deployer"}
     assert {e["payload"]["revision"] for e in events} == {1}
 
@@ -42,7 +44,7 @@ def test_plan_through_the_api_writes_nothing(http: httpx.Client, read_token: str
     assert response.status_code == 200, response.text
     plan = response.json()
     assert plan["base_revision"] == 0
-    assert len(plan["changes"]) == 16
+    assert len(plan["changes"]) == 24  # the resources an apply of this body adds
     assert {c["action"] for c in plan["changes"]} == {"add"}
     assert _timeline(http, read_token) == before
     workspace = http.get("/api/v1/workspace", headers=bearer(read_token)).json()
@@ -118,7 +120,7 @@ def test_cursor_pagination_over_http_walks_every_event_once(
             break
 
     assert seen == everything == sorted(everything, reverse=True)
-    assert len(seen) == 17  # 16 resources and the admin token's creation
+    assert len(seen) == 25  # 24 resources and the admin token's creation
 
 
 def test_a_token_created_over_http_is_shown_once_and_works(

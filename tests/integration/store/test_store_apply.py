@@ -30,7 +30,9 @@ def test_apply_then_plan_again_shows_no_changes(
     again = service.plan(example_spec)
 
     assert first.revision == 1
-    assert first.plan.counts() == {Action.ADD: 16, Action.CHANGE: 0, Action.REMOVE: 0}
+    # 1 workspace + 2 environments + 8 systems + 5 campaigns (plain data: no calendar or SLO
+    # file) + 2 flags, 4 metrics and 2 experiments.
+    assert first.plan.counts() == {Action.ADD: 24, Action.CHANGE: 0, Action.REMOVE: 0}
     assert again.base_revision == 1
     assert again.changes == ()
 
@@ -43,7 +45,7 @@ def test_a_second_apply_of_the_same_spec_writes_nothing(
     second = service.apply(example_spec)
 
     assert (second.revision, second.event_ids, second.plan.changes) == (1, (), ())
-    assert len(_all_events(db)) == 16
+    assert len(_all_events(db)) == 24  # the first apply's: one per resource
 
 
 def test_stored_resources_equal_the_model(
@@ -270,7 +272,7 @@ def test_the_first_apply_records_every_resource_added_at_revision_one(
     result = service.apply(example_spec)
 
     events = sorted(_all_events(db), key=lambda e: e.id)
-    assert len(events) == 16
+    assert len(events) == 24  # one per resource (counted in the first test above)
     for change, event in zip(result.plan.changes, events, strict=True):
         _assert_event_records(change, event, revision=1)
     assert {e.kind for e in events} == {
@@ -278,6 +280,9 @@ def test_the_first_apply_records_every_resource_added_at_revision_one(
         "environment.added",
         "system.added",
         "campaign.added",
+        "flag.added",
+        "metric.added",
+        "experiment.added",
     }
 
 

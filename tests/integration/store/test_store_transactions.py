@@ -109,7 +109,7 @@ def test_the_database_refuses_to_update_or_delete_events(
         c.execute(text(statement))
 
     assert snapshot(db) == before
-    assert len(before["events"]) == 16
+    assert len(before["events"]) == 24  # 16 resources + 2 flags, 4 metrics and 2 experiments
 
 
 def test_expected_revision_mismatch_is_a_conflict_and_writes_nothing(
