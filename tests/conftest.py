@@ -110,7 +110,9 @@ def prometheus_url() -> str:
 
 
 @pytest.fixture
-def live_server(db: object, clock: Clock, prometheus_url: str) -> Iterator[LiveServer]:
+def live_server(
+    db: object, clock: Clock, prometheus_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The real API (uvicorn, real HTTP on loopback) on the test's database."""
     import uvicorn
 
@@ -122,7 +124,11 @@ def live_server(db: object, clock: Clock, prometheus_url: str) -> Iterator[LiveS
     sources = prometheus_sources(prometheus_url, timeout_s=10)
     # Notifications go out before the answer, so a test sees their outcome when the call returns
     # (the server's default sends them after: tests/integration/notify covers that mode).
-    settings = Settings(notify_in_background=False)
+    # A test's own LAUNCHDECK_EVENTS_PATH, or a temporary one: never the repository's.
+    events = os.environ.get("LAUNCHDECK_EVENTS_PATH") or str(
+        tmp_path_factory.mktemp("events") / "events.duckdb"
+    )
+    settings = Settings(notify_in_background=False, events_path=Path(events))
     app = create_app(settings, db=db, clock=clock, sources=sources)  # type: ignore[arg-type]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
@@ -137,3 +143,4 @@ def live_server(db: object, clock: Clock, prometheus_url: str) -> Iterator[LiveS
     yield LiveServer(url=f"http://127.0.0.1:{port}", db=db)
     server.should_exit = True
     thread.join(timeout=10)
+    app.state.events.close()

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     sse_max_stream_s: Annotated[float, Field(gt=0)] = 300.0
     """An OFREP event stream (/ofrep/v1/sse) ends after this long and the client reconnects
     and re-fetches; a server shutting down waits at most this long for open streams."""
+    events_path: Path | None = None
+    """The DuckDB file of ingested events; None means .launchdeck/events.duckdb beside the
+    workspace. One process at a time may open it (`launchdeck serve` holds it while it runs)."""
     log_level: str = "info"
 
     @field_validator("url")
@@ -87,6 +90,13 @@ class Settings(BaseSettings):
             return self.database_url
         state = (self.workspace_dir / STATE_DIR / "state.db").resolve()
         return f"sqlite:///{state}"
+
+    @property
+    def resolved_events_path(self) -> Path:
+        """The event store in force: the setting, or the embedded file."""
+        if self.events_path is not None:
+            return self.events_path
+        return (self.workspace_dir / STATE_DIR / "events.duckdb").resolve()
 
     @property
     def remote(self) -> bool:

@@ -53,6 +53,7 @@ CLEAN_ENV: Mapping[str, str | None] = {
     "LAUNCHDECK_PROMETHEUS_TIMEOUT_S": None,
     "LAUNCHDECK_LOG_LEVEL": None,
     "LAUNCHDECK_NOW": None,
+    "LAUNCHDECK_EVENTS_PATH": None,
     "FORCE_COLOR": None,
     "TTY_COMPATIBLE": None,
     "COLUMNS": "300",  # Rich wraps at 80 columns otherwise; lines and cells are asserted whole

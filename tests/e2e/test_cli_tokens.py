@@ -121,7 +121,7 @@ def test_token_revoke_marks_it_revoked_and_records_it(mode: Cli) -> None:
         (
             ["--scope", "root"],
             "unknown scope 'root'",
-            "use one of: read, flags:write, deploy, incidents, admin",
+            "use one of: read, flags:write, deploy, incidents, events:write, admin",
         ),
         (
             ["--scope", "read", "--expires-in", "soon"],

@@ -39,6 +39,7 @@ class Scope(StrEnum):
     FLAGS_WRITE = "flags:write"
     DEPLOY = "deploy"
     INCIDENTS = "incidents"
+    EVENTS_WRITE = "events:write"
     ADMIN = "admin"
 
 

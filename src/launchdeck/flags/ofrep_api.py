@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -251,6 +251,16 @@ _RATE_LIMITED: Final = {
 _NOT_MODIFIED: Final = {"description": "Not modified since the ETag sent in If-None-Match"}
 
 
+def _exposed(
+    request: Request, env: str, answers: Mapping[str, Any], context: Mapping[str, Any]
+) -> None:
+    """Hand the answers to the app's exposure hook (experiments: `events: ofrep_exposures`),
+    which returns at once and records off the event loop when there is anything to record."""
+    hook = getattr(request.app.state, "ofrep_exposures", None)
+    if hook is not None:
+        hook(env, answers, context)
+
+
 def _content(schema: Any, description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -281,6 +291,7 @@ async def evaluate_flag(key: str, request: Request) -> Response:
     except ofrep.BadRequest as bad:
         return _ofrep_json(ofrep.failure(key, bad.code, bad.details), 400)
     answer = evaluator.resolve(key, context)
+    _exposed(request, env, {key: answer}, context)
     body = ofrep.evaluation(key, answer, evaluator.flag_type(key), environment=env)
     if answer.error_code is None:
         return _ofrep_json(body)
@@ -323,6 +334,7 @@ async def evaluate_flags(request: Request) -> Response:
         return _ofrep_json(ofrep.failure(None, bad.code, bad.details), 400)
     flag_type = evaluator.flag_type
     answers = evaluator.resolve_all(context)
+    _exposed(request, env, answers, context)
     stream = f"{request.base_url}ofrep/v1/sse"
     if caller.environment is None:  # an API token: the stream must name the environment too
         stream += f"?environment={quote(env)}"

@@ -59,6 +59,9 @@ FLAG_WRITES = frozenset(
     }
 )
 """Mutating operations a `flags:write` token may call (SDK keys stay `admin`)."""
+EVENT_WRITES = frozenset({("post", "/api/v1/events")})
+"""Mutating operations an `events:write` token may call (an SDK key may too): ingesting
+exposures and metric events."""
 ADMIN_READS = frozenset({("get", "/api/v1/tokens"), ("get", "/api/v1/sdk-keys")})
 """GET operations that need `admin` all the same: who holds which token (or SDK key) is an
 admin's business."""

@@ -14,6 +14,7 @@ import pytest
 from api_builders import (
     ADMIN_READS,
     DEPLOY_WRITES,
+    EVENT_WRITES,
     FLAG_WRITES,
     INCIDENT_WRITES,
     MUTATING,
@@ -89,6 +90,7 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
         and not (Scope.DEPLOY in scopes and (m, p) in DEPLOY_WRITES)
         and not (Scope.INCIDENTS in scopes and (m, p) in INCIDENT_WRITES)
         and not (Scope.FLAGS_WRITE in scopes and (m, p) in FLAG_WRITES)
+        and not (Scope.EVENTS_WRITE in scopes and (m, p) in EVENT_WRITES)
     ]
 
     answers = {(m, p): _call(http, m, url, bearer(token)) for m, p, url in mutating}
@@ -104,6 +106,8 @@ def test_a_token_without_admin_is_forbidden_every_mutating_operation(
             if (method, path) in INCIDENT_WRITES
             else "flags:write"
             if (method, path) in FLAG_WRITES
+            else "events:write"
+            if (method, path) in EVENT_WRITES
             else "admin"
         )
         assert body["detail"] == f"token 'limited' lacks the {needed!r} scope"

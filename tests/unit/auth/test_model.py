@@ -91,7 +91,14 @@ def test_granting_is_monotonic_in_the_scopes_held(granted: frozenset[Scope], ext
 
 
 def test_scopes_are_stable_wire_values() -> None:
-    assert [s.value for s in Scope] == ["read", "flags:write", "deploy", "incidents", "admin"]
+    assert [s.value for s in Scope] == [
+        "read",
+        "flags:write",
+        "deploy",
+        "incidents",
+        "events:write",
+        "admin",
+    ]
 
 
 def test_a_token_splits_into_id_and_secret() -> None:
