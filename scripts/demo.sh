@@ -263,13 +263,55 @@ say "The calendar's own change is on the timeline too, at the instant Black Frid
 say "incident's \"what changed?\" sees it:"
 run "$LD" timeline --kind flag.schedule_fired
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+
+chapter "10. Experiments: plan against the deadline, analyse, and catch a broken one"
+export LAUNCHDECK_NOW=2026-11-26T15:00:00Z   # Thanksgiving, the day before the experiments start
+say "Two experiments run on the landing page during Black Friday (launchdeck.yaml: flags,"
+say "metrics, experiments). Each one's split is its flag's rollout; a visitor without analytics"
+say "consent gets the control copy and is never counted:"
+run "$LD" experiments list
+run "$LD" flags eval bf-hero-copy --env production -c targetingKey=v-000042 -c analytics_consent=true
+run "$LD" flags eval bf-hero-copy --env production -c targetingKey=v-000042
+say "Before launch: can a two-day campaign detect a 10 % lift in conversion?"
+run "$LD" experiments plan bf-hero-copy
+export LAUNCHDECK_NOW=2026-11-28T12:00:00Z   # Saturday noon, day two of the campaign
+say "Saturday noon. 80,000 synthetic visitors (scripts/demo_experiments.py): the urgency copy"
+say "really converts better; the free-shipping banner's page is broken twice (Safari visitors"
+say "lost before the exposure is logged, and its purchase tag broke overnight). Bulk import:"
+"$PWD/.venv/bin/python" scripts/demo_experiments.py "$SCRATCH/bf-traffic.jsonl" >/dev/null
+run "$LD" events import "$SCRATCH/bf-traffic.jsonl"
+say "Apps send events as they happen: POST /api/v1/events, batched; an id makes a retry harmless"
+say "and a bad event is rejected alone, with its reason:"
+"$LD" serve --port "$PORT" >"$SCRATCH/serve-events.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break || sleep 0.1
+done
+BATCH='{"events":[
+ {"id":"buy:v-000042","type":"metric","event":"purchase","unit":"v-000042","value":89.9,"timestamp":"2026-11-28T11:58:00Z"},
+ {"id":"buy:v-000042","type":"metric","event":"purchase","unit":"v-000042","value":89.9,"timestamp":"2026-11-28T11:58:00Z"},
+ {"type":"exposure","experiment":"bf-hero-copy","variant":"shouty","unit":"v-000043","timestamp":"2026-11-28T11:59:00Z"}]}'
+printf '%s$ curl -X POST %s/api/v1/events -H "Authorization: Bearer lds_…" -d %s%s\n' \
+  "$bold" "http://127.0.0.1:$PORT" "'{\"events\": [purchase, the same again, an unknown variant]}'" "$off"
+curl -sS -X POST "http://127.0.0.1:$PORT/api/v1/events" -H "Authorization: Bearer $SDK_KEY" \
+  -H "Content-Type: application/json" -d "$BATCH"
+echo
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+run "$LD" events stats
+say "The analysis: aggregation in SQL (DuckDB here, the team's warehouse at scale: 'experiments sql"
+say "--dialect bigquery'), then sequential tests, Holm across metrics, capped revenue:"
+run "$LD" experiments analyse bf-hero-copy --chart "$STATE/bf-hero-copy.png"
+run "$LD" experiments validate bf-hero-copy
+say "The free-shipping banner 'wins' nothing and the validator says why before anyone decides:"
+run_expect 4 "$LD" experiments validate bf-free-shipping
 unset LAUNCHDECK_NOW
 
 chapter "What to look at next"
 cat <<EOT
   The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics; the burn-down
   chart at $STATE/checkout-api-burn-down.svg, the Prometheus rules at $STATE/slo-rules.yaml and
-  the postmortem draft at $STATE/postmortem-INC-1.md.
+  the postmortem draft at $STATE/postmortem-INC-1.md, the experiment chart at
+  $STATE/bf-hero-copy.png and the events at $STATE/events.duckdb.
   Try:
     .venv/bin/launchdeck -w examples/black-friday timeline            # who changed what, when
     .venv/bin/launchdeck -w examples/black-friday gate check cms      # may I deploy now?
@@ -280,6 +322,7 @@ cat <<EOT
     .venv/bin/launchdeck -w examples/black-friday serve               # then open http://127.0.0.1:8474/api/docs
     .venv/bin/launchdeck -w examples/black-friday token create --name me --scope admin
     .venv/bin/launchdeck -w examples/black-friday flags show bf-hero-banner
+    .venv/bin/launchdeck -w examples/black-friday experiments sql bf-hero-copy --dialect snowflake
   Docs: README.md, docs/guide.md, docs/slo.md, docs/incidents.md, docs/notifications.md,
-        docs/flags.md, docs/bucketing.md, docs/architecture.md
+        docs/flags.md, docs/bucketing.md, docs/experiments.md, docs/architecture.md
 EOT

@@ -20,6 +20,7 @@ from launchdeck.settings import Settings
 from launchdeck.store import Database
 
 if TYPE_CHECKING:
+    from launchdeck.experiments.model import Catalog, EventsSpec
     from launchdeck.reliability.service import SourceFactory
 
 __all__ = ["create_app"]
@@ -54,8 +55,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         refresher.stop()
+        app.state.events.close()  # commits the event batches still queued
         if app.state.notify_executor is not None:  # what is on its way still goes out
             app.state.notify_executor.shutdown(wait=True)
+
+
+def _event_catalog(db: Database) -> Catalog:
+    """The experiments ingested exposures are checked against: the applied ones."""
+    from launchdeck.experiments.service import load_catalog
+
+    return load_catalog(db)
+
+
+def _event_limits(db: Database) -> EventsSpec:
+    """The workspace's `events:` section: how far ahead or back an event may be stamped."""
+    from launchdeck.experiments.model import EventsSpec
+    from launchdeck.store.state import SqlStateStore
+
+    with db.read() as session:
+        settings = SqlStateStore(session).settings()
+    return settings.events if settings is not None else EventsSpec()
 
 
 def create_app(
@@ -64,10 +83,15 @@ def create_app(
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     sources: SourceFactory | None = None,
+    catalog: Callable[[], Catalog] | None = None,
 ) -> FastAPI:
-    """An app serving the workspace in `db` (or the database `settings` name)."""
+    """An app serving the workspace in `db` (or the database `settings` name); `catalog`
+    overrides the experiments ingested events are checked against."""
     from launchdeck.auth.api import router as tokens_router
     from launchdeck.calendar.api import router as calendar_router
+    from launchdeck.experiments.api import router as experiments_router
+    from launchdeck.experiments.events_api import EventIngest
+    from launchdeck.experiments.events_api import router as events_router
     from launchdeck.flags.api import router as flags_router
     from launchdeck.flags.ofrep_api import router as ofrep_router
     from launchdeck.flags.serving import FlagCache, RateLimiter
@@ -113,6 +137,13 @@ def create_app(
     app.state.flag_cache = FlagCache(db, clock, settings.flag_check_interval_s)
     app.state.ofrep_limiter = RateLimiter(settings.ofrep_rate_limit)
     app.state.sse_max_stream_s = settings.sse_max_stream_s
+    app.state.events = EventIngest(
+        settings.resolved_events_path,
+        catalog=catalog or (lambda: _event_catalog(db)),
+        limits=lambda: _event_limits(db),
+        clock=clock,
+    )
+    app.state.ofrep_exposures = app.state.events.on_ofrep
     install_problem_handlers(app)
     registry = install_metrics(app)
 
@@ -141,6 +172,8 @@ def create_app(
         slo_router,
         incidents_router,
         flags_router,
+        events_router,
+        experiments_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

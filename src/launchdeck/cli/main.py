@@ -123,6 +123,8 @@ def build_app() -> typer.Typer:
     from launchdeck.auth.cli import register as register_auth
     from launchdeck.calendar.cli import register as register_calendar
     from launchdeck.cli.db import register as register_store
+    from launchdeck.experiments.cli import register as register_experiments
+    from launchdeck.experiments.events_cli import register as register_events
     from launchdeck.flags.cli import register as register_flags
     from launchdeck.gate.cli import register as register_gate
     from launchdeck.incidents.cli import register as register_incidents
@@ -139,6 +141,8 @@ def build_app() -> typer.Typer:
         register_slo,
         register_incidents,
         register_flags,
+        register_events,
+        register_experiments,
         register_api,
         register_store,
     ):

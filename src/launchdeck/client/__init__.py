@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
     from launchdeck.calendar.service import CalendarApi
+    from launchdeck.experiments.service import ExperimentApi
     from launchdeck.flags.service import FlagApi
     from launchdeck.gate.service import GateApi
     from launchdeck.incidents.service import IncidentApi
@@ -66,6 +67,7 @@ class Client:
     slos: SloApi
     incidents: IncidentApi
     flags: FlagApi
+    experiments: ExperimentApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -79,6 +81,7 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
     from launchdeck.auth.service import TokenService
     from launchdeck.calendar.service import CalendarService
     from launchdeck.checks import installed_checks
+    from launchdeck.experiments.service import ExperimentService, LazyEventStore
     from launchdeck.flags.service import FlagService
     from launchdeck.gate.service import GateService
     from launchdeck.incidents.service import IncidentService
@@ -100,6 +103,12 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         checks=installed_checks(db, clock=clock, sources=sources),
         on_block=notifications.gate_blocked,
     )
+    events = LazyEventStore(settings.resolved_events_path)
+
+    def close() -> None:
+        events.close()
+        db.dispose()
+
     return Client(
         mode="local",
         target=safe_url(db.url),
@@ -113,7 +122,8 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         slos=SloService(db, clock=clock, sources=sources),
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         flags=FlagService(db, actor=settings.actor, clock=clock, gate=gate),
-        _close=db.dispose,
+        experiments=ExperimentService(db, clock=clock, events=events),
+        _close=close,
     )
 
 
@@ -121,6 +131,7 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.auth.service import RemoteTokens
     from launchdeck.calendar.service import RemoteCalendar
     from launchdeck.client.http import HttpTransport
+    from launchdeck.experiments.remote import RemoteExperiments
     from launchdeck.flags.remote import RemoteFlags
     from launchdeck.gate.service import RemoteGate
     from launchdeck.incidents.service import RemoteIncidents
@@ -142,5 +153,6 @@ def _remote(settings: Settings) -> Client:
         slos=RemoteSlos(http),
         incidents=RemoteIncidents(http),
         flags=RemoteFlags(http),
+        experiments=RemoteExperiments(http),
         _close=http.close,
     )
