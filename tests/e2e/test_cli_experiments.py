@@ -236,6 +236,7 @@ def test_sql_prints_the_queries_in_bigquery(cli: Cli) -> None:
 
     headers = [line for line in shown.splitlines() if line.startswith("-- ")]
     assert [h.split(" (")[0] for h in headers] == [
+        "-- experiment_moments",  # what analyse runs: every metric in one statement
         "-- metric_moments",
         "-- metric_moments",
         "-- metric_moments",

@@ -64,10 +64,15 @@ def plan(
     ] = None,
     baseline: Annotated[
         float | None,
-        typer.Option(help="Control's conversion rate, e.g. 0.03 (default: recent, or the spec)."),
+        typer.Option(
+            min=1e-9,
+            max=0.999999,
+            help="Control's conversion rate, e.g. 0.03 (default: recent, or the spec).",
+        ),
     ] = None,
     mde: Annotated[
-        float | None, typer.Option(help="Relative minimum detectable effect, e.g. 0.05.")
+        float | None,
+        typer.Option(min=1e-6, max=10, help="Relative minimum detectable effect, e.g. 0.05."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -97,6 +102,12 @@ def analyse(
     from launchdeck.cli.render import console, emit_json
     from launchdeck.experiments.render import print_analysis
 
+    if chart is not None and chart.suffix.lower() not in {".png", ".svg"}:
+        from launchdeck.errors import UsageError
+
+        raise UsageError(
+            f"--chart {chart}: the chart is written as .png or .svg", hint="e.g. --chart lift.png"
+        )
     report = _api(ctx).analyse(key, daily=chart is not None)
     written = None
     if chart is not None:

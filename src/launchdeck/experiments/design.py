@@ -48,6 +48,8 @@ class Design(BaseModel):
     """None when there is no deadline or no traffic figure to judge by."""
     reachable_mde: float | None
     """The relative effect detectable with the given power by the deadline (when infeasible)."""
+    collected: int = 0
+    """Units already in the smallest arm (a running experiment)."""
     power_by_deadline: float | None
     summary: list[str]
 
@@ -109,6 +111,7 @@ def design(
     daily_units: float | None,
     traffic_source: str | None,
     mde: float | None = None,
+    collected: int = 0,
 ) -> Design:
     """The plan for `experiment` at `now` (see the module doc)."""
     from launchdeck.stats.power import days_needed, power_proportions, sample_size_proportions
@@ -126,12 +129,18 @@ def design(
     days_available = (
         max(0.0, (deadline - starts) / timedelta(days=1)) if deadline is not None else None
     )
-    days = days_needed(n, arms, daily_units, coverage, weights=weights) if daily_units else None
+    remaining = max(0, n - collected)
+    days: int | None = None
+    if daily_units:
+        days = (
+            days_needed(remaining, arms, daily_units, coverage, weights=weights) if remaining else 0
+        )
     feasible: bool | None = None
     reachable = power_by_deadline = None
     if days is not None and days_available is not None and daily_units:
-        feasible = n <= daily_units * coverage * smallest * days_available
-        units_by_deadline = daily_units * coverage * smallest * days_available
+        # Units already in the smallest arm count: a running experiment is judged on both.
+        units_by_deadline = collected + daily_units * coverage * smallest * days_available
+        feasible = n <= units_by_deadline
         if not feasible:
             reachable = _reachable(experiment, baseline, units_by_deadline)
             if spec.method is Method.FIXED and units_by_deadline >= 2:
@@ -148,6 +157,7 @@ def design(
         days_available=days_available,
         feasible=feasible,
         reachable=reachable,
+        collected=collected,
     )
     return Design(
         experiment=experiment.key,
@@ -171,6 +181,7 @@ def design(
         feasible=feasible,
         reachable_mde=reachable,
         power_by_deadline=power_by_deadline,
+        collected=collected,
         summary=summary,
     )
 
@@ -186,6 +197,7 @@ def _summary(
     days_available: float | None,
     feasible: bool | None,
     reachable: float | None,
+    collected: int,
 ) -> list[str]:
     spec = experiment.analysis
     lines = [
@@ -201,6 +213,8 @@ def _summary(
         lines.append("no traffic figure: give --daily-units, or run it and plan from its traffic")
         return lines
     lines.append(f"{days} day{'s' if days != 1 else ''} at {daily_units:,.0f} units a day")
+    if collected:
+        lines[-1] += f" ({collected:,} already in the smallest arm)"
     if days_available is None:
         return lines
     if feasible:

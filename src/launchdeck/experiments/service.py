@@ -170,6 +170,12 @@ class ExperimentService:
 
         now = self.clock()
         end = min(spec.end, now) if spec.end else now
+        if spec.start is not None and end <= spec.start:
+            raise UsageError(
+                f"experiment {spec.key!r} starts at {spec.start.isoformat()}: there is nothing "
+                "to look at yet",
+                hint=f"plan it instead: launchdeck experiments plan {spec.key}",
+            )
         pre = None
         if spec.start is not None and any(m.cuped for m in metrics):
             pre = spec.start - spec.analysis.pre_period
@@ -240,15 +246,40 @@ class ExperimentService:
                 f"experiment {key!r} has no baseline rate for {spec.primary_metric!r}",
                 hint="give --baseline 0.03, or set baseline_rate in launchdeck.yaml",
             )
-        return design(
-            spec,
-            now=now,
-            baseline=baseline,
-            baseline_source=baseline_source or "",
-            daily_units=daily_units,
-            traffic_source=traffic_source,
-            mde=mde,
-        )
+        try:
+            return design(
+                spec,
+                now=now,
+                baseline=baseline,
+                baseline_source=baseline_source or "",
+                daily_units=daily_units,
+                traffic_source=traffic_source,
+                mde=mde,
+                collected=self._collected(spec, events, now=now),
+            )
+        except ValueError as exc:  # a treatment rate at or above 100 %, say
+            raise UsageError(
+                f"cannot plan experiment {key!r}: {exc}",
+                hint="check --baseline (a rate below 1) and --mde (a relative lift)",
+            ) from None
+
+    def _collected(self, spec: ExperimentSpec, events: EventsSpec, *, now: datetime) -> int:
+        """Units already in the smallest arm of a running experiment (0 before its start)."""
+        from launchdeck.experiments import sql
+
+        if spec.start is None or now <= spec.start:
+            return 0
+        window = sql.Window(start=spec.start, end=min(spec.end, now) if spec.end else now)
+        runner = self._runner(events)
+        try:
+            counts = dict(
+                runner.rows(
+                    sql.exposure_counts(events.source, spec, window, dialect=runner.dialect)
+                )
+            )
+        finally:
+            runner.close()
+        return min(int(counts.get(v, 0)) for v in spec.variants)
 
     def _recent(
         self,

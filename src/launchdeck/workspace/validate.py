@@ -241,6 +241,16 @@ def _experiment_references(spec: WorkspaceSpec, env_ids: Sequence[str]) -> list[
             )
         elif experiment.campaign is not None:
             problems += _campaign_window(spec, i, experiment, campaign_ids)
+        cuped = [m.key for m in spec.metrics if m.cuped and m.key in experiment.metric_keys()]
+        if cuped and experiment.start is None and experiment.campaign is None:
+            problems.append(
+                Problem(
+                    (*where, "start"),
+                    f"experiment {experiment.key!r} has no start, but {', '.join(cuped)} use "
+                    "CUPED, which reads the period before it",
+                    "set `start` (or `campaign`), or turn `cuped` off for those metrics",
+                )
+            )
         for field, keys in (
             ("primary_metric", (experiment.primary_metric,)),
             ("secondary_metrics", experiment.secondary_metrics),

@@ -344,7 +344,10 @@ def test_plan_with_given_traffic_and_baseline_says_whether_the_campaign_is_long_
         assert plan.n_per_arm > plan.fixed_horizon_n_per_arm  # sequential costs more units
     assert slow.n_per_arm == fast.n_per_arm
     assert slow.days_needed is not None
-    assert slow.days_needed >= slow.n_per_arm / (2000 * 0.5)
+    # The units already collected count: only the rest has to come from the daily traffic.
+    assert 0 < slow.collected < slow.n_per_arm
+    assert slow.days_needed >= (slow.n_per_arm - slow.collected) / (2000 * 0.5)
+    assert slow.days_needed - 1 < (slow.n_per_arm - slow.collected) / (2000 * 0.5)
     assert (slow.feasible, fast.feasible, fast.days_needed) == (False, True, 1)
     assert slow.reachable_mde is not None
     assert slow.reachable_mde > 0.10
@@ -819,3 +822,14 @@ def test_a_postgres_warehouse_gives_the_analysis_and_validation_of_the_embedded_
         "tracking by variant",
     }
     assert _check(ship, "duplicate events").facts["duplicates"] == 0
+
+
+def test_an_experiment_not_started_yet_has_nothing_to_analyse(world: World) -> None:
+    early = ExperimentService(
+        world.db, clock=lambda: START - timedelta(hours=1), events=world.store
+    )
+
+    with pytest.raises(UsageError, match="nothing to look at yet") as caught:
+        early.analyse("hero-test")
+
+    assert caught.value.hint == "plan it instead: launchdeck experiments plan hero-test"

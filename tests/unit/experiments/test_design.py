@@ -183,3 +183,21 @@ def test_a_fixed_plan_with_almost_no_traffic_does_not_promise_an_infinite_lift()
     assert result.feasible is False
     assert result.reachable_mde is None
     assert result.summary[-1] == "by the deadline it cannot detect any realistic lift"
+
+
+def test_units_already_collected_count_towards_the_plan() -> None:
+    fresh = plan(until(2), daily_units=10_000)
+    n = fresh.n_per_arm
+    collected = n - 5_000  # one more day of 5,000 a day per arm is enough
+
+    running = plan(until(2), daily_units=10_000, collected=collected)
+
+    assert fresh.feasible is False
+    assert (running.n_per_arm, running.collected) == (n, collected)
+    assert (running.feasible, running.days_needed, running.reachable_mde) == (True, 1, None)
+    assert (
+        running.summary[1]
+        == f"1 day at 10,000 units a day ({collected:,} already in the smallest arm)"
+    )
+    done = plan(until(2), daily_units=10_000, collected=n)
+    assert (done.feasible, done.days_needed) == (True, 0)

@@ -367,3 +367,43 @@ def test_the_model_carries_the_flag_with_the_experiment_compiled_in() -> None:
     assert resources[ResourceKind.FLAG]["hero"]["environments"]["production"]["fallthrough"][
         "rollout"
     ]["salt"] == ("hero-test")
+
+
+def test_a_start_after_the_campaigns_end_is_a_problem_at_start() -> None:
+    spec = a_workspace(
+        experiments=[an_experiment(campaign="black-friday", start="2026-12-01T00:00:00Z")]
+    )
+
+    [problem] = check(spec)
+
+    assert problem.path == ("experiments", 0, "start")
+    assert "the end is not after the start" in problem.message
+    assert "2026-11-29T04:59:00+00:00" in problem.message  # Black Friday's end, in UTC
+
+
+def test_cuped_without_a_start_is_a_problem() -> None:
+    spec = a_workspace(
+        metrics=[
+            {"key": "purchase", "event": "purchase"},
+            {"key": "revenue", "type": "mean", "event": "purchase", "cuped": True},
+        ],
+        experiments=[an_experiment(guardrail_metrics=["revenue"])],
+    )
+
+    [problem] = check(spec)
+
+    assert problem.path == ("experiments", 0, "start")
+    assert "revenue use CUPED" in problem.message
+
+
+def test_a_scheduled_change_of_the_rules_would_drop_the_consent_rule() -> None:
+    change = {"at": "2026-11-28T00:00:00Z", "set": {"rules": []}}
+    spec = a_workspace(
+        flags=[a_flag(environments={"production": {"enabled": True, "schedule": [change]}})]
+    )
+
+    [problem] = check(spec)
+
+    assert problem.path == ("experiments", 0, "flag")
+    assert "schedule[0]" in problem.message
+    assert "schedule only `enabled`" in problem.message
