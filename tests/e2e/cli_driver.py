@@ -28,6 +28,7 @@ __all__ = [
     "TOKEN_PATTERN",
     "Cli",
     "closed_port_url",
+    "hero_workspace",
     "issue_token",
     "table_rows",
 ]
@@ -137,3 +138,33 @@ def table_rows(output: str) -> list[list[str]]:
         for line in output.splitlines()
         if line.startswith("│")
     ]
+
+
+def hero_workspace(name: str) -> dict[str, Any]:
+    """A one-experiment workspace: flag `hero` in production carrying experiment `hero-test`
+    (control / urgency, 50/50), primary metric `purchase`."""
+    return {
+        "workspace": {"name": name},
+        "environments": [{"id": "production"}],
+        "systems": [{"id": "web", "tier": 1}],
+        "flags": [
+            {
+                "key": "hero",
+                "kind": "experiment",
+                "type": "string",
+                "system": "web",
+                "variants": {"off": "a", "control": "b", "urgency": "c"},
+                "environments": {"production": {"enabled": True}},
+            }
+        ],
+        "metrics": [{"key": "purchase", "event": "purchase"}],
+        "experiments": [
+            {
+                "key": "hero-test",
+                "flag": "hero",
+                "control": "control",
+                "variants": {"control": 50, "urgency": 50},
+                "primary_metric": "purchase",
+            }
+        ],
+    }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_driver import SQLITE_ONLY, Cli, table_rows
+from cli_driver import SQLITE_ONLY, Cli, hero_workspace, table_rows
 
 from launchdeck.client import utc_now
 from launchdeck.workspace.service import WorkspaceService
@@ -16,31 +16,7 @@ from launchdeck.workspace.spec import WorkspaceSpec
 
 pytestmark = SQLITE_ONLY
 
-WORKSPACE = {
-    "workspace": {"name": "events"},
-    "environments": [{"id": "production"}],
-    "systems": [{"id": "web", "tier": 1}],
-    "flags": [
-        {
-            "key": "hero",
-            "kind": "experiment",
-            "type": "string",
-            "system": "web",
-            "variants": {"off": "a", "control": "b", "urgency": "c"},
-            "environments": {"production": {"enabled": True}},
-        }
-    ],
-    "metrics": [{"key": "purchase", "event": "purchase"}],
-    "experiments": [
-        {
-            "key": "hero-test",
-            "flag": "hero",
-            "control": "control",
-            "variants": {"control": 50, "urgency": 50},
-            "primary_metric": "purchase",
-        }
-    ],
-}
+WORKSPACE = hero_workspace("events")
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from cli_driver import hero_workspace
 
 from launchdeck.client import utc_now
 from launchdeck.experiments.track import EventClient
@@ -38,31 +39,7 @@ BIN = Path(sys.executable).parent
 CLIENTS = 3
 EVENTS_PER_CLIENT = 5_000
 START_TIMEOUT_S = 60.0
-WORKSPACE = {
-    "workspace": {"name": "crash"},
-    "environments": [{"id": "production"}],
-    "systems": [{"id": "web", "tier": 1}],
-    "flags": [
-        {
-            "key": "hero",
-            "kind": "experiment",
-            "type": "string",
-            "system": "web",
-            "variants": {"off": "a", "control": "b", "urgency": "c"},
-            "environments": {"production": {"enabled": True}},
-        }
-    ],
-    "metrics": [{"key": "purchase", "event": "purchase"}],
-    "experiments": [
-        {
-            "key": "hero-test",
-            "flag": "hero",
-            "control": "control",
-            "variants": {"control": 50, "urgency": 50},
-            "primary_metric": "purchase",
-        }
-    ],
-}
+WORKSPACE = hero_workspace("crash")
 
 
 def _free_port() -> int:
