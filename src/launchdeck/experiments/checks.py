@@ -33,7 +33,15 @@ from launchdeck.experiments.model import ExperimentSpec, Method
 from launchdeck.flags.bucketing import in_coverage, pick_variant
 from launchdeck.flags.model import percent_units
 
-__all__ = ["Activity", "Check", "Observations", "Status", "Validation", "validate"]
+__all__ = [
+    "Activity",
+    "Check",
+    "Observations",
+    "Status",
+    "Validation",
+    "bot_threshold",
+    "validate",
+]
 
 SRM_P = 0.001
 MIN_UNITS_PER_CELL = 100
@@ -45,6 +53,10 @@ ASSIGNMENT_FAIL = 0.005
 UNEXPOSED_WARN = 0.05
 DUPLICATE_WARN = 0.05
 BOT_WARN = 0.001
+BOT_FACTOR = 10.0
+"""A unit with more than this many times the 99th percentile of events per unit is bot-like."""
+BOT_FLOOR = 50.0
+"""… and never below this many events (a quiet site's p99 is 1 or 2)."""
 
 
 class Status(StrEnum):
@@ -109,6 +121,11 @@ class Observations:
     peeks: int = 0
     """Analyses run before the fixed horizon's planned sample was reached."""
     design: Design | None = None
+
+
+def bot_threshold(p99: float) -> float:
+    """Events per unit above which a unit counts as bot-like, from the 99th percentile."""
+    return max(BOT_FLOOR, BOT_FACTOR * p99)
 
 
 def validate(experiment: ExperimentSpec, seen: Observations, *, at: datetime) -> Validation:

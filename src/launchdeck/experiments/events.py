@@ -21,6 +21,7 @@ and `Event` is a NamedTuple (cheaper to build than a frozen dataclass).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -221,10 +222,9 @@ def _timestamp_us(value: object) -> int:
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
-            try:
+            # 0001-01-01T00:00+05:00 has no UTC form: it is refused like any bad timestamp.
+            with contextlib.suppress(OverflowError):
                 return to_unix_us(parsed)
-            except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC form
-                pass
         raise _Bad(
             RejectReason.WRONG_TYPE,
             "timestamp",

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from launchdeck.errors import ConfigError, NotFound, UsageError
 from launchdeck.experiments.analysis import analyse
-from launchdeck.experiments.checks import Activity, Observations, Validation, validate
+from launchdeck.experiments.checks import (
+    Activity,
+    Observations,
+    Validation,
+    bot_threshold,
+    validate,
+)
 from launchdeck.experiments.design import Design, design
 from launchdeck.experiments.model import (
     Catalog,
@@ -43,8 +49,6 @@ DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "clickhouse", "trino"
 TRAFFIC_DAYS = 7
 """Recent traffic, for `plan`: exposed units a day over the last week."""
 ASSIGNMENT_SAMPLE = 20_000
-BOT_FACTOR = 10.0
-"""A unit with more than this many times the 99th percentile of events per unit is bot-like."""
 
 
 class ExperimentApi(Protocol):
@@ -432,7 +436,7 @@ class ExperimentService:
         )[0]
         if not units:
             return Activity()
-        threshold = max(50.0, BOT_FACTOR * float(p99 or 0))
+        threshold = bot_threshold(float(p99 or 0))
         over = runner.rows(sql.unit_activity(source, spec, window, threshold, dialect=dialect))[0]
         return Activity(
             units=int(units),

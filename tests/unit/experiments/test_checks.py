@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from launchdeck.experiments.checks import Activity, Check, Observations, Status, validate
+from launchdeck.experiments.checks import (
+    Activity,
+    Check,
+    Observations,
+    Status,
+    bot_threshold,
+    validate,
+)
 from launchdeck.experiments.design import design
 from launchdeck.experiments.model import ExperimentSpec, compile_into
 from launchdeck.flags.bucketing import pick_variant
@@ -453,3 +460,9 @@ def test_srm_simulated_on_correct_splits_rarely_fires() -> None:
         for n in b
     )
     assert fails <= stats.binom.ppf(0.9995, 2000, 0.001)
+
+
+def test_the_bot_threshold_is_ten_times_the_p99_but_never_below_fifty_events() -> None:
+    assert bot_threshold(1.0) == 50.0
+    assert bot_threshold(5.0) == 50.0
+    assert bot_threshold(12.0) == 120.0
