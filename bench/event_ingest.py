@@ -3,7 +3,8 @@
 
 A temporary SQLite workspace holds one experiment (on flag `hero`) and an SDK key.
 `launchdeck serve` runs on it as a real process: uvicorn, one worker, a free loopback port, its
-DuckDB event store in the temporary directory, LAUNCHDECK_OFREP_RATE_LIMIT=0 (the per-credential
+DuckDB event store in the temporary directory (bodies decoded by its worker processes, one per
+CPU; their CPU time is counted with the server's), LAUNCHDECK_OFREP_RATE_LIMIT=0 (the per-credential
 rate limit would answer 429 in place of the server) and log level warning.
 
 The load: `--batches` request bodies of `--batch` events each (a third exposures naming the
@@ -253,12 +254,25 @@ def build_load(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    """User + system CPU time so far of a process and of its descendants alive now (the
+    server's event-decoding workers and their fork server), from Linux /proc; NaN elsewhere."""
+    stats: dict[int, str] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            stats[int(entry.parent.name)] = entry.read_text()
+    children: dict[int, list[int]] = {}
+    fields: dict[int, list[str]] = {}
+    for child, text in stats.items():
+        fields[child] = text.rsplit(")", 1)[1].split()
+        children.setdefault(int(fields[child][1]), []).append(child)
+    if pid not in fields:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += int(fields[current][11]) + int(fields[current][12])
+        todo.extend(children.get(current, ()))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

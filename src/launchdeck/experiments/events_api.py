@@ -7,9 +7,10 @@ durable: `{"accepted", "duplicates", "rejected", "rejects": [{index, id, reason,
 message}]}`. A bad event is a reject, never a failed request; a failed request (401, 403, 413,
 429, 503) stored nothing, and a retry of any request stores nothing twice.
 
-The body is read once and decoded with `json.loads` (no pydantic model: at 50,000 events a
-second it would cost more than everything else); decoding and validation run off the event loop,
-then the batch joins the writer's next group commit. `GET /api/v1/events/stats` (any token)
+The body is read once, then decoded, validated and turned into Arrow tables by a worker
+process (`decode.Decoders`: no pydantic model, and none of that per-event Python in the server's
+process, whose GIL the event loop and the writer need); the batch then joins the writer's next
+group commit. `GET /api/v1/events/stats` (any token)
 counts what ingest made of everything it was sent.
 """
 
@@ -43,7 +44,14 @@ from launchdeck.errors import (
     UpstreamError,
     UsageError,
 )
-from launchdeck.experiments.events import EventStats, Reject, Validated, validate_batch
+from launchdeck.experiments.decode import (
+    MAX_EVENTS,
+    BodyError,
+    Decoded,
+    Decoders,
+    PayloadTooLarge,
+)
+from launchdeck.experiments.events import EventStats, Reject, validate_batch
 from launchdeck.experiments.model import Catalog, EventsSpec
 from launchdeck.flags.serving import Caller, FlagCache, RateLimiter
 
@@ -51,9 +59,14 @@ if TYPE_CHECKING:  # DuckDB and Arrow load with the first event, not with the se
     from launchdeck.experiments.store import EventStore, WriteResult
     from launchdeck.experiments.writer import EventWriter
 
-__all__ = ["MAX_BODY_BYTES", "MAX_EVENTS", "EventIngest", "PayloadTooLarge", "router"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_EVENTS",
+    "EventIngest",
+    "PayloadTooLarge",
+    "router",
+]
 
-MAX_EVENTS: Final = 10_000
 MAX_BODY_BYTES: Final = 10 * 2**20
 OFREP_SEEN: Final = 100_000
 RULES_TTL_S: Final = 1.0
@@ -73,11 +86,6 @@ _bearer = HTTPBearer(
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, scheme_name="eventsApiKey", description="The same"
 )
-
-
-class PayloadTooLarge(LaunchdeckError):
-    code = "payload_too_large"
-    status = 413
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +108,11 @@ class EventIngest:
         limits: Callable[[], EventsSpec],
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        decoders: Decoders | None = None,
     ) -> None:
         self.path = path
+        self.decoders = decoders or Decoders()
+        """Where bodies are decoded and validated: worker processes (see decode.py)."""
         self._catalog = catalog
         self._limits = limits
         self._monotonic = monotonic
@@ -113,6 +124,11 @@ class EventIngest:
         self._exposed: dict[tuple[str, str], None] = {}
         """(experiment, unit) of the latest OFREP exposures: a unit evaluated again is not
         written again (at most `OFREP_SEEN` remembered; after a restart the store dedupes)."""
+
+    @property
+    def opened(self) -> bool:
+        """Whether the store is open (then `writer()` does not block)."""
+        return self._writer is not None
 
     def writer(self) -> EventWriter:
         """The writer, opening the store on first use. Blocks: call it off the event loop.
@@ -142,17 +158,31 @@ class EventIngest:
             self._rules = rules
         return rules.catalog, rules.limits
 
-    def validate(self, body: bytes, *, now: datetime, allow_old: bool) -> Validated:
-        """The request body decoded and validated (UsageError, PayloadTooLarge)."""
-        items = parse_body(body)
-        catalog, limits = self.rules()
-        return validate_batch(
-            items,
+    def fresh_rules(self) -> tuple[Catalog, EventsSpec] | None:
+        """The cached rules while they are fresh (no database read), else None."""
+        rules = self._rules
+        if rules is None or self._monotonic() >= rules.until:
+            return None
+        return rules.catalog, rules.limits
+
+    async def decode(self, body: bytes, *, now: datetime, allow_old: bool) -> Decoded:
+        """The request body decoded and validated by a worker process (UsageError,
+        PayloadTooLarge for the body; UpstreamError when a worker died)."""
+        rules = self.fresh_rules()
+        if rules is None:  # read from the database, off the event loop
+            rules = await anyio.to_thread.run_sync(self.rules)
+        catalog, limits = rules
+        future = self.decoders.submit(
+            body,
             catalog=catalog,
             now=now,
             max_skew=limits.max_skew,
             max_age=None if allow_old else limits.max_age,
         )
+        decoded = await asyncio.wrap_future(future)
+        if isinstance(decoded, BodyError):
+            raise decoded.error()
+        return decoded
 
     def on_ofrep(
         self, environment: str, answers: Mapping[str, Any], context: Mapping[str, Any]
@@ -248,28 +278,7 @@ class EventIngest:
             writer.close()
         if store is not None:
             store.close()
-
-
-def parse_body(body: bytes) -> list[Any]:
-    """The events of a `{"events": [...]}` body; UsageError or PayloadTooLarge."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise UsageError(
-            f"the body is not JSON: {str(exc)[:200]}", hint='send {"events": [...]}'
-        ) from None
-    events = document.get("events") if isinstance(document, dict) else None
-    if not isinstance(events, list):
-        raise UsageError(
-            'the body is {"events": [...]}, a list of event objects',
-            hint="see /api/docs for the event format",
-        )
-    if len(events) > MAX_EVENTS:
-        raise PayloadTooLarge(
-            f"{len(events):,} events in one request; at most {MAX_EVENTS:,}",
-            hint="split the batch",
-        )
-    return events
+        self.decoders.close()
 
 
 def _credential(request: Request) -> str | None:
@@ -457,12 +466,11 @@ async def post_events(request: Request) -> Response:
     body = await _body(request)
     now = request.app.state.clock()
 
-    def prepare() -> tuple[Validated, EventWriter]:
-        return ingest.validate(body, now=now, allow_old=allow_old), ingest.writer()
-
-    validated, writer = await anyio.to_thread.run_sync(prepare)
+    # A bad body is refused here, before the store is opened: it creates no store file.
+    decoded = await ingest.decode(body, now=now, allow_old=allow_old)
     try:
-        future = writer.submit(validated.accepted, validated.rejects, now=now)
+        writer = ingest.writer() if ingest.opened else await anyio.to_thread.run_sync(ingest.writer)
+        future = writer.submit_batch(decoded.batch(now))
     except Overloaded as busy:
         return problem_response(
             status=503,
@@ -479,7 +487,7 @@ async def post_events(request: Request) -> Response:
         raise UpstreamError(
             "the event store could not commit the batch", hint="retry the same batch shortly"
         ) from exc
-    return _answer(result, validated.rejects)
+    return _answer(result, decoded.rejects)
 
 
 @router.get("/events/stats", summary="What ingest stored and refused, by experiment and outcome")

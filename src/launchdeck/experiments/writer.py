@@ -1,6 +1,7 @@
 """`EventWriter`: group commit in front of the event store.
 
-Every ingest request submits its validated batch and waits on a Future. One writer thread takes
+Every ingest request submits its batch (validated, as Arrow tables: see decode.py) and waits
+on a Future. One writer thread takes
 everything queued, commits it in one transaction (`EventStore.write_many`) and only then
 resolves the futures, so an answer means durable, and N requests arriving during a commit cost
 one commit, not N. Under load the groups grow and the commit's fixed cost (the WAL sync) is
@@ -52,7 +53,7 @@ class _Submission:
 
     @property
     def size(self) -> int:
-        return len(self.batch.events) + len(self.batch.rejects)
+        return self.batch.valid + len(self.batch.rejects)
 
 
 class EventWriter:
@@ -82,7 +83,11 @@ class EventWriter:
     ) -> Future[WriteResult]:
         """Queue a batch; the future resolves to its `WriteResult` once committed (or fails
         with the error the commit raised). Overloaded when too much is waiting."""
-        submission = _Submission(Batch(events, rejects, now), Future())
+        return self.submit_batch(Batch(events, rejects, now))
+
+    def submit_batch(self, batch: Batch) -> Future[WriteResult]:
+        """`submit` for a batch built already (from a decoded body)."""
+        submission = _Submission(batch, Future())
         with self._cond:
             if self._closed:
                 raise UpstreamError(

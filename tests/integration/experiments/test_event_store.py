@@ -104,11 +104,13 @@ def test_the_tables_follow_the_contract_analysis_reads(store: EventStore) -> Non
         "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
         "WHERE constraint_type = 'PRIMARY KEY' ORDER BY table_name",
     )
-    assert keys == [
-        ("exposures", ["id_key"]),
-        ("ingest_counts", ["day", "experiment", "kind", "outcome"]),
-        ("metric_events", ["id_key"]),
-    ]
+    assert keys == [("exposures", ["id_key"]), ("metric_events", ["id_key"])]
+    kinds = rows(
+        store,
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_name LIKE 'ingest%' ORDER BY table_name",
+    )
+    assert kinds == [("ingest_counts", "VIEW"), ("ingest_tally", "BASE TABLE")]
 
 
 def test_a_batch_is_stored_once_and_a_retry_only_counts_duplicates(store: EventStore) -> None:
@@ -237,7 +239,7 @@ class SlowStore(EventStore):
 
     def write_many(self, batches: Sequence[Batch]) -> list[WriteResult]:
         threading.Event().wait(self.delay_s)
-        if any(e.id == self.poison for b in batches for e in b.events):
+        if any(self.poison in b.metrics.column("id").to_pylist() for b in batches):
             raise RuntimeError("disk full")
         return super().write_many(batches)
 
@@ -305,6 +307,82 @@ def test_the_writer_refuses_work_beyond_its_backlog_and_after_close(tmp_path: Pa
     with pytest.raises(UpstreamError, match="shut down"):
         writer.submit(batch, [], now=NOW)
     store.close()
+
+
+def test_ingest_counts_has_one_row_per_key_and_the_tally_is_compacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("launchdeck.experiments.store.COMPACT_EVERY", 4)
+    path = tmp_path / "events.duckdb"
+    store = EventStore(path)
+    for i in range(3):
+        store.write(*events(metric(f"m{i}"), exposure(f"e{i}")), now=NOW)
+
+    tally = "SELECT count(*) FROM ingest_tally"
+    assert rows(store, tally) == [(6,)]  # appended: two keys a commit, not yet compacted
+    assert rows(store, "SELECT kind, outcome, count FROM ingest_counts ORDER BY ALL") == [
+        ("exposure", "accepted", 3),
+        ("metric", "accepted", 3),
+    ]
+    store.write(*events(metric("m0"), metric("m9")), now=NOW)  # the 4th commit compacts
+    assert rows(store, tally) == [(3,)]
+    assert rows(store, "SELECT kind, outcome, count FROM ingest_counts ORDER BY ALL") == [
+        ("exposure", "accepted", 3),
+        ("metric", "accepted", 4),
+        ("metric", "duplicate", 1),
+    ]
+    store.write(*events(metric("m10")), now=NOW)
+    store.close()
+
+    reopened = EventStore(path)  # compacted again on opening
+    assert rows(reopened, tally) == [(3,)]
+    assert rows(
+        reopened, "SELECT count FROM ingest_counts WHERE outcome = 'accepted' AND kind = 'metric'"
+    ) == [(5,)]
+    reopened.close()
+
+
+def test_a_store_with_the_former_keyed_counts_table_keeps_its_counts(tmp_path: Path) -> None:
+    path = tmp_path / "events.duckdb"
+    with duckdb.connect(str(path)) as old:  # how stores were written before ingest_tally
+        old.execute(
+            "CREATE TABLE ingest_counts (day DATE, experiment VARCHAR, kind VARCHAR,"
+            " outcome VARCHAR, count BIGINT, PRIMARY KEY (day, experiment, kind, outcome))"
+        )
+        old.execute(
+            "INSERT INTO ingest_counts VALUES ('2026-11-26', 'hero', 'exposure', 'accepted', 7),"
+            " ('2026-11-26', '', 'metric', 'rejected:too_old', 2)"
+        )
+
+    with EventStore(path) as store:
+        store.write(*events(exposure("e1")), now=NOW)
+        assert store.stats().outcomes == (
+            OutcomeCount(experiment="", kind="metric", outcome="rejected:too_old", count=2),
+            OutcomeCount(experiment="hero", kind="exposure", outcome="accepted", count=8),
+        )
+        assert rows(
+            store,
+            "SELECT table_type FROM information_schema.tables WHERE table_name = 'ingest_counts'",
+        ) == [("VIEW",)]
+
+
+def test_a_group_with_stored_and_repeated_ids_is_counted_like_batches_one_by_one(
+    store: EventStore,
+) -> None:
+    store.write(*events(metric("stored")), now=NOW)
+    first = Batch(*events(metric("new-1"), metric("stored"), exposure("x1")), NOW)
+    second = Batch(*events(metric("new-1"), metric("new-2"), exposure("x1")), NOW)
+
+    # A conflict makes the plain insert fail: the group is redone deduplicated, and the first
+    # batch to name an id gets it.
+    assert store.write_many([first, second]) == [WriteResult(2, 1, 0), WriteResult(1, 2, 0)]
+    assert rows(store, "SELECT id FROM metric_events ORDER BY id") == [
+        ("new-1",),
+        ("new-2",),
+        ("stored",),
+    ]
+    assert rows(store, "SELECT count(*) FROM exposures") == [(1,)]
+    assert store.duplicate_counts("hero") == (1, 2)
 
 
 def test_a_rejected_only_batch_is_counted(store: EventStore) -> None:

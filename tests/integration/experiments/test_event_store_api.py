@@ -175,6 +175,33 @@ def test_an_sdk_key_posts_events_and_a_retry_stores_nothing_twice(api: Api, cloc
     assert retry.json()["duplicates"] == 2
 
 
+def test_bodies_after_the_first_are_checked_alike_and_fail_alone(api: Api, clock: Any) -> None:
+    # Once the store is open, bodies are decoded by the writer thread: the answers are the same.
+    assert post(api, batch(clock), api.sdk_key).json()["accepted"] == 2
+    at = (clock() - timedelta(minutes=1)).isoformat()
+    lone = (
+        b'{"events": [{"type": "metric", "event": "purchase", "unit": "\\ud800", "timestamp": "'
+        + at.encode()
+        + b'"}, {"type": "metric", "event": "purchase", "unit": "user-9", "timestamp": "'
+        + at.encode()
+        + b'"}]}'
+    )
+
+    surrogate = post(api, lone, api.sdk_key)
+    broken = post(api, b"{not json", api.sdk_key)
+    again = post(api, batch(clock), api.sdk_key)
+
+    assert surrogate.status_code == 200, surrogate.text
+    assert surrogate.json()["accepted"] == 1
+    assert [(r["index"], r["reason"], r["field"]) for r in surrogate.json()["rejects"]] == [
+        (0, "wrong_type", "unit")
+    ]
+    assert broken.status_code == 400
+    assert broken.json()["code"] == "usage"
+    assert "not JSON" in broken.json()["detail"]
+    assert again.json()["duplicates"] == 2
+
+
 @pytest.mark.parametrize(
     "scopes", [(Scope.EVENTS_WRITE,), (Scope.ADMIN,)], ids=["events:write", "admin"]
 )
