@@ -2,7 +2,8 @@
 
 Everything starts from per-arm sufficient statistics (`Moments`), so a warehouse scan of 100M
 events hands over a few numbers per variant. Fixed-horizon tests live in `compare`, always-valid
-ones in `sequential`; `correction`, `bayes`, `power` and `srm` read or plan around them. The
+ones in `sequential`, rank-based ones (Mann–Whitney, the canary judge's latency test) in
+`ranks`; `correction`, `bayes`, `power` and `srm` read or plan around them. The
 functions `sequential` and `srm` are imported from their modules (`launchdeck.stats.srm.srm`):
 the package's own names are the modules.
 """
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         sample_size_proportions,
         sequential_sample_size,
     )
+    from launchdeck.stats.ranks import ShiftEstimate, mann_whitney_shift
     from launchdeck.stats.sequential import (
         Harmful,
         OneSided,
@@ -56,6 +58,7 @@ __all__ = [
     "Kind",
     "Moments",
     "OneSided",
+    "ShiftEstimate",
     "SrmResult",
     "always_valid_p_value",
     "arm_estimate",
@@ -66,6 +69,7 @@ __all__ = [
     "days_needed",
     "expected_loss",
     "holm",
+    "mann_whitney_shift",
     "mixture_rho",
     "power_means",
     "power_proportions",
@@ -90,6 +94,7 @@ _HOME = {
     "Moments": "moments",
     "OneSided": "sequential",
     "SRM_THRESHOLD": "srm",
+    "ShiftEstimate": "ranks",
     "SrmResult": "srm",
     "always_valid_p_value": "sequential",
     "arm_estimate": "compare",
@@ -100,6 +105,7 @@ _HOME = {
     "days_needed": "power",
     "expected_loss": "bayes",
     "holm": "correction",
+    "mann_whitney_shift": "ranks",
     "mixture_rho": "sequential",
     "power_means": "power",
     "power_proportions": "power",
