@@ -250,7 +250,7 @@ def analyse(
         control=experiment.control,
         units=units,
         results=results,
-        decisions=decisions(experiment, results, alpha=spec.alpha),
+        decisions=decisions(experiment, results, alpha=spec.alpha, method=spec.method),
     )
 
 
@@ -359,11 +359,17 @@ def _pct(value: float) -> str:
 
 
 def decisions(
-    experiment: ExperimentSpec, results: list[MetricResult], *, alpha: float
+    experiment: ExperimentSpec,
+    results: list[MetricResult],
+    *,
+    alpha: float,
+    method: Method = Method.FIXED,
 ) -> list[str]:
     """One line per treatment: 'Variant B: +4.1% conversion (95% CI +1.2% to +7.0%),
-    significant; revenue per visitor guardrail OK'."""
+    significant; revenue per visitor guardrail OK' (CS, a confidence sequence, when the
+    experiment is sequential, as the table and the chart say)."""
     level = f"{(1 - alpha) * 100:g}%"
+    interval = "CS" if method is Method.SEQUENTIAL else "CI"
     lines = []
     for variant in experiment.treatments():
         mine = [r for r in results if r.variant == variant]
@@ -382,7 +388,7 @@ def decisions(
                 word = "not significant after correcting for the other comparisons"
             head = (
                 f"Variant {variant}: {_pct(ci.estimate)} {primary.name} "
-                f"({level} CI {_pct(ci.low)} to {_pct(ci.high)}), {word}"
+                f"({level} {interval} {_pct(ci.low)} to {_pct(ci.high)}), {word}"
             )
         guards = []
         for r in mine:

@@ -397,6 +397,21 @@ def test_the_interval_level_follows_alpha_and_a_drop_reads_worse() -> None:
     assert analysis.decisions[0].startswith("Variant B: -9.1% conversion (90% CI -15.")
 
 
+def test_a_sequential_experiments_decision_names_its_interval_a_confidence_sequence() -> None:
+    moments = {
+        "conversion": {"A": rate(10_000, 1000), "B": rate(10_000, 1100)},
+        "revenue": {"A": normal_arm(10_000, 30.0, 40.0), "B": normal_arm(10_000, 30.2, 40.0)},
+    }
+
+    analysis = run(an_experiment(analysis={"method": "sequential"}), moments)
+
+    r = result(analysis, "conversion")
+    assert analysis.decisions[0].startswith(
+        f"Variant B: +10.0% conversion (95% CS {r.relative.low * 100:+.1f}% to "
+        f"{r.relative.high * 100:+.1f}%)"
+    )
+
+
 def test_one_decision_line_per_treatment_in_the_declared_order() -> None:
     experiment = an_experiment(variants={"A": 40, "C": 30, "B": 30}, guardrail_metrics=[])
     moments = {
