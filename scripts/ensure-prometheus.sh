@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the `prometheus`, `promtool` and `prometheus-alertmanager` binaries are installed
-# (Debian packages, apt-get). launchdeck's tests and `make demo` start their own servers (free
+# Make sure the `prometheus`, `promtool`, `prometheus-alertmanager` and `nginx` binaries are
+# installed (Debian packages, apt-get). launchdeck's tests and `make demo` start their own servers (free
 # ports, their own data); the packages' system services are not wanted, and nothing is left
 # listening on 9090 or 9093.
 set -euo pipefail
@@ -40,6 +40,12 @@ install_without_service() {
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
   echo "Prometheus is not installed: installing it with apt-get" >&2
   install_without_service prometheus prometheus
+fi
+
+# nginx: the rollout tests and `make demo` run their own (launchdeck's nginx-static target).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "nginx is not installed: installing it with apt-get" >&2
+  install_without_service nginx nginx
 fi
 
 # Alertmanager: the incidents tests send Prometheus's alerts through a real one to the API.
