@@ -135,6 +135,8 @@ def load_workspace(path: FsPath, *, now: datetime | None = None) -> LoadedWorksp
     spec, positions = _parse(text, source=source, base_dir=path.parent)
     if spec.references.runbooks:
         _check_runbooks(spec, path.parent)
+    if spec.references.rollouts:
+        _check_rollouts(spec, path.parent)
     if spec.references.calendars:
         from launchdeck.workspace.feeds import import_feeds
 
@@ -167,6 +169,24 @@ def _check_runbooks(spec: WorkspaceSpec, base_dir: FsPath) -> None:
     ]
     if problems:
         raise ValidationFailed(problems, source="references.runbooks")
+
+
+def _check_rollouts(spec: WorkspaceSpec, base_dir: FsPath) -> None:
+    """Every rollout strategy file parses (its problems at their file:line:column)."""
+    from launchdeck.rollout.strategy import parse_strategy
+
+    problems: list[ConfigError] = []
+    for ref in spec.references.rollouts:
+        path = base_dir / ref
+        text = read_source(path, what="rollout strategy")
+        try:
+            parse_strategy(text, source=_display_path(path))
+        except ValidationFailed as failed:
+            problems += failed.problems
+        except ConfigError as error:
+            problems.append(error)
+    if problems:
+        raise ValidationFailed(problems, source="references.rollouts")
 
 
 def _recheck(spec: WorkspaceSpec, source: str, positions: Positions) -> None:

@@ -383,6 +383,26 @@ def test_referenced_files_must_exist_next_to_the_workspace(tmp_path: Path) -> No
     assert problem.message.startswith("references.slos[1]: file 'slos/web.yaml' does not exist")
 
 
+def test_a_rollout_strategy_is_checked_where_its_problem_is(tmp_path: Path) -> None:
+    (tmp_path / "rollouts").mkdir()
+    (tmp_path / "rollouts" / "web.yaml").write_text(
+        "strategy: canary\nsteps:\n  - set_weight: 30\n  - analysis: {metrics: [errors]}\n"
+    )
+    (tmp_path / "launchdeck.yaml").write_text(
+        _yaml("""
+            workspace: {name: shop}
+            references:
+              rollouts: [rollouts/web.yaml]
+            """)
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_workspace(tmp_path / "launchdeck.yaml")
+    [problem] = caught.value.problems
+    assert problem.where is not None
+    assert problem.where.endswith("rollouts/web.yaml:4:26")
+    assert problem.message == "steps[1].analysis.metrics[0]: no metric 'errors'"
+
+
 def test_a_missing_workspace_file_says_how_to_create_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_workspace(tmp_path / "launchdeck.yaml")
