@@ -92,6 +92,14 @@ class Load:
         return thread
 
 
+def _until_stable(client: httpx.Client, cookie: dict[str, str]) -> int:
+    """Ask as the canary visitor until stable answers; how many asks it took."""
+    asks = 1
+    while client.get("/", headers=cookie).text != "blue":
+        asks += 1
+    return asks
+
+
 def rollback_latencies(site: NginxStatic, rollbacks: int) -> tuple[list[float], list[float]]:
     """(canary 50 % → 0, blue-green switch back) latencies in ms, a canary visitor checked."""
     canary_ms: list[float] = []
@@ -108,15 +116,13 @@ def rollback_latencies(site: NginxStatic, rollbacks: int) -> tuple[list[float], 
             site.set_weight(50)
             started = time.perf_counter()
             site.set_weight(0)
-            while client.get("/", headers=cookie).text != "blue":
-                pass
+            _until_stable(client, cookie)
             canary_ms.append((time.perf_counter() - started) * 1000)
 
             site.point("stable", "green")
             started = time.perf_counter()
             site.point("stable", "blue")
-            while client.get("/", headers=cookie).text != "blue":
-                pass
+            _until_stable(client, cookie)
             switch_ms.append((time.perf_counter() - started) * 1000)
     return canary_ms, switch_ms
 

@@ -8,7 +8,8 @@ call and then waits to get it back), so the server would use one core whatever t
 writer needs: the two tables as Arrow IPC streams (read back without a copy), the rejects and
 the batch's counts. The server process only moves bytes and commits.
 
-`decode_body` is also what runs in-process when the pool has no workers (`workers=0`).
+`decode_body` is also what runs in a thread of the server when the pool has no workers
+(`workers=0`, for a machine where processes cannot be started).
 
 A body that is not `{"events": [...]}` comes back as a `BodyError` (re-raised in the server
 as UsageError or PayloadTooLarge): exceptions with keyword arguments do not survive pickling.
@@ -25,7 +26,7 @@ import os
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
 from functools import partial
@@ -190,7 +191,7 @@ def _warm() -> int:
 
 
 class Decoders:
-    """A pool of `workers` processes decoding bodies (0: decode in the calling thread).
+    """A pool of `workers` processes decoding bodies (0: in one thread of this process).
 
     Started on first use. Workers come from a fork server that has imported this module and
     the store (DuckDB, Arrow), so a new one starts in milliseconds, and none inherits the
@@ -201,6 +202,7 @@ class Decoders:
         cpus = os.cpu_count() or 1
         self.workers = min(cpus, MAX_WORKERS) if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
+        self._inline: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def submit(
@@ -216,10 +218,11 @@ class Decoders:
         work = partial(
             decode_body, body, catalog=catalog, now=now, max_skew=max_skew, max_age=max_age
         )
-        if not self.workers:
-            done: Future[Decoded | BodyError] = Future()
-            done.set_result(work())
-            return done
+        if not self.workers:  # one thread of this process: never the caller's event loop
+            with self._lock:
+                if self._inline is None:
+                    self._inline = ThreadPoolExecutor(1, thread_name_prefix="launchdeck-decode")
+                return self._inline.submit(work)
         pool = self._running()
         try:
             future = pool.submit(work)
@@ -238,8 +241,10 @@ class Decoders:
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            inline, self._inline = self._inline, None
+        for executor in (pool, inline):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def _running(self) -> ProcessPoolExecutor:
         with self._lock:

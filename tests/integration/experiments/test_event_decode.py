@@ -139,9 +139,10 @@ def test_a_bad_body_comes_back_as_the_error_the_api_answers(
     assert message in str(raised)
 
 
-def test_without_workers_the_body_is_decoded_in_the_calling_thread() -> None:
+def test_without_workers_a_body_is_still_decoded() -> None:
     inline = Decoders(workers=0)
-    decoded = decode(inline, body(PURCHASE))
+    future = inline.submit(body(PURCHASE), catalog=CATALOG, now=NOW, **LIMITS)
+    decoded = future.result(timeout=60)
 
     assert isinstance(decoded, Decoded)
     assert decoded.batch(NOW).valid == 1

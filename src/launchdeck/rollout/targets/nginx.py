@@ -132,10 +132,10 @@ class NginxStatic:
                 mime_types=_MIME_TYPES if _MIME_TYPES.exists() else None,
             ),
         )
-        self._check()
-        if self.running() is not None:
-            self._signal(signal.SIGHUP)
+        if self.running() is not None:  # a restarted controller: the same site, reloaded
+            self.reload()
             return
+        self._check()
         self._run("-c", str(layout.config), "-p", str(layout.root))
         deadline = time.monotonic() + 10
         while self.running() is None:
