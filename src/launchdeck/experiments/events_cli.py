@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from launchdeck.experiments.events import EventStats, Reject
-    from launchdeck.experiments.store import FileFormat, ImportResult
+    from launchdeck.experiments.files import FileFormat
+    from launchdeck.experiments.store import ImportResult
     from launchdeck.settings import Settings
 
 __all__ = ["register"]
@@ -92,7 +93,8 @@ def _import_remote(
     from dataclasses import replace
 
     from launchdeck.client.http import HttpTransport
-    from launchdeck.experiments.store import ImportResult, WriteResult, read_chunks
+    from launchdeck.experiments.files import read_chunks
+    from launchdeck.experiments.store import ImportResult, WriteResult
 
     assert settings.url is not None
     token = settings.token.get_secret_value() if settings.token else None
@@ -151,7 +153,7 @@ def import_(
     again stores nothing twice.
     """
     from launchdeck.errors import UsageError
-    from launchdeck.experiments.store import FileFormat, guess_format
+    from launchdeck.experiments.files import FileFormat, guess_format
 
     settings = app_context(ctx).settings
     if file_format is None:

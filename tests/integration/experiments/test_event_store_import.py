@@ -15,8 +15,9 @@ import pytest
 
 from launchdeck.errors import UsageError
 from launchdeck.experiments.events import RejectReason
+from launchdeck.experiments.files import FileFormat, guess_format
 from launchdeck.experiments.model import Catalog
-from launchdeck.experiments.store import EventStore, FileFormat, ImportResult, guess_format
+from launchdeck.experiments.store import EventStore, ImportResult
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CATALOG = Catalog(experiments={"hero": frozenset({"control", "urgency"})}, by_flag={})
