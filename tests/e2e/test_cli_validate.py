@@ -115,12 +115,22 @@ def test_the_example_workspace_is_valid(file_mode: Cli) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 7 campaigns, 1 SLO\n"
+        f"✓ {file_mode.workspace_file} is valid: 2 environments, 8 systems, 7 campaigns, 1 SLO, "
+        "2 flags, 4 metrics, 2 experiments, 1 rollout strategy\n"
     )
     assert file_mode.json("validate") == {
         "valid": True,
         "file": str(file_mode.workspace_file),
-        "counts": {"environments": 2, "systems": 8, "campaigns": 7, "slos": 1},
+        "counts": {
+            "environments": 2,
+            "systems": 8,
+            "campaigns": 7,
+            "slos": 1,
+            "flags": 2,
+            "metrics": 4,
+            "experiments": 2,
+            "rollouts": 1,
+        },
         "warnings": [],
     }
 

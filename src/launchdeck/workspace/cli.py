@@ -72,6 +72,10 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         "systems": len(spec.systems),
         "campaigns": len(spec.campaigns),
         "slos": len(spec.slos),
+        "flags": len(spec.flags),
+        "metrics": len(spec.metrics),
+        "experiments": len(spec.experiments),
+        "rollouts": len(spec.references.rollouts),
     }
     warnings = [
         {"where": w.where, "field": w.field, "message": w.message, "hint": w.hint}
@@ -86,10 +90,11 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         err_console().print(f"[yellow]warning[/]: {warning}")
         if warning.hint:
             err_console().print(f"  hint: {warning.hint}")
+    always = ("environments", "systems", "campaigns")
     summary = ", ".join(
-        _count(n, "SLO" if k == "slos" else k.removesuffix("s"))
+        _count(n, _NOUNS.get(k, k.removesuffix("s")))
         for k, n in counts.items()
-        if n or k != "slos"
+        if n or k in always
     )
     console().print(f"[green]✓[/] {loaded.path} is valid: {summary}")
 
@@ -263,7 +268,12 @@ def _show(item: Any, as_json: bool) -> None:
     console().print(table(None, ["field", "value"], rows))
 
 
+_NOUNS = {"slos": "SLO", "rollouts": "rollout strategy"}
+
+
 def _count(n: int, noun: str) -> str:
+    if noun.endswith("y") and n != 1:
+        return f"{n} {noun[:-1]}ies"
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
