@@ -8,7 +8,10 @@ its metrics (the worst decides) or an error (the metrics could not be read). The
   policy is fail);
 - **Error** once more than `consecutive_error_limit` measurements in a row could not be taken;
 - **Inconclusive** once more than `inconclusive_limit` measurements were inconclusive, or at
-  once when a metric's no-data policy says pause: the rollout pauses for a human;
+  once when a metric's no-data policy says pause: the rollout pauses for a human. A measurement
+  inconclusive only for want of data (a metric below its minimum sample, policy
+  `inconclusive`) does not count: the analysis waits for more, extending the step up to
+  `count` extra measurements before it pauses ("still not enough traffic");
 - **Successful** after `count` measurements (a step's analysis; the background analysis has no
   count and runs until the release ends);
 - **Running** otherwise.
@@ -53,6 +56,13 @@ class Measurement:
         """The worst metric's verdict; None for an error."""
         return None if self.error is not None else decide(self.results)
 
+    @property
+    def waiting(self) -> bool:
+        """Inconclusive only for want of data (every undecided metric is waiting): it extends
+        the analysis instead of counting."""
+        undecided = [r for r in self.results if r.verdict is Verdict.INCONCLUSIVE]
+        return self.verdict is Verdict.INCONCLUSIVE and all(r.waiting for r in undecided)
+
 
 @dataclass(frozen=True, slots=True)
 class AnalysisRun:
@@ -86,7 +96,12 @@ class AnalysisRun:
 
     @property
     def inconclusives(self) -> int:
-        return sum(m.verdict is Verdict.INCONCLUSIVE for m in self.measurements)
+        return sum(m.verdict is Verdict.INCONCLUSIVE and not m.waiting for m in self.measurements)
+
+    @property
+    def extensions(self) -> int:
+        """Measurements that waited for more data."""
+        return sum(m.waiting for m in self.measurements)
 
     @property
     def consecutive_errors(self) -> int:
@@ -107,7 +122,9 @@ class AnalysisRun:
         paused = any(r.pauses for m in self.measurements for r in m.results)
         if paused or self.inconclusives > spec.inconclusive_limit:
             return RunPhase.INCONCLUSIVE
-        taken = sum(m.error is None for m in self.measurements)
+        if self.count is not None and self.extensions > self.count:  # waited twice as long
+            return RunPhase.INCONCLUSIVE
+        taken = sum(m.error is None and not m.waiting for m in self.measurements)
         if self.count is not None and taken >= self.count:
             return RunPhase.SUCCESSFUL
         return RunPhase.RUNNING
@@ -132,6 +149,15 @@ class AnalysisRun:
         if phase is RunPhase.ERROR:
             error = last.error if last else ""
             return f"{self.consecutive_errors} measurements in a row could not be taken: {error}"
+        if (
+            phase is RunPhase.INCONCLUSIVE
+            and self.count is not None
+            and self.extensions > self.count
+        ):
+            return (
+                f"inconclusive: still not enough traffic after {self.extensions} extra "
+                "measurements; a person decides (promote or abort)"
+            )
         if phase is RunPhase.INCONCLUSIVE:
             undecided = [
                 r for m in self.measurements for r in m.results if r.verdict is Verdict.INCONCLUSIVE

@@ -157,6 +157,9 @@ class MetricResult:
     group: str = "default"
     pauses: bool = False
     """Inconclusive because the no-data policy says pause (a human decides)."""
+    waiting: bool = False
+    """Inconclusive for want of data, under the `inconclusive` policy: the step waits for more
+    (an analysis extends rather than counting it), like LaunchDarkly's minimum sample."""
 
 
 def judge_proportion(check: ProportionCheck, canary: Counts, baseline: Counts) -> MetricResult:
@@ -353,6 +356,7 @@ def _result(
     p_value: float | None = None,
     numbers: Mapping[str, float] | None = None,
     pauses: bool = False,
+    waiting: bool = False,
 ) -> MetricResult:
     return MetricResult(
         name=check.name,
@@ -364,6 +368,7 @@ def _result(
         critical=check.critical,
         group=check.group,
         pauses=pauses,
+        waiting=waiting,
     )
 
 
@@ -391,4 +396,5 @@ def _no_data(
         p_value=p_value,
         numbers=numbers,
         pauses=policy == NoDataPolicy.PAUSE,
+        waiting=policy == NoDataPolicy.INCONCLUSIVE,
     )

@@ -92,9 +92,7 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             err_console().print(f"  hint: {warning.hint}")
     always = ("environments", "systems", "campaigns")
     summary = ", ".join(
-        _count(n, _NOUNS.get(k, k.removesuffix("s")))
-        for k, n in counts.items()
-        if n or k in always
+        _count(n, _NOUNS.get(k, k.removesuffix("s"))) for k, n in counts.items() if n or k in always
     )
     console().print(f"[green]✓[/] {loaded.path} is valid: {summary}")
 

@@ -172,3 +172,23 @@ def test_a_background_run_never_succeeds_on_its_own() -> None:
 
     assert run.phase is RunPhase.RUNNING
     assert run.due(T0 + timedelta(hours=2))
+
+
+def test_too_little_data_extends_the_analysis_then_pauses_it() -> None:
+    def waiting_measurement(at: datetime) -> Measurement:
+        thin = MetricResult("conversion_rate", Verdict.INCONCLUSIVE, "120 units", waiting=True)
+        return Measurement(at, (result(Verdict.PASS), thin))
+
+    run = AnalysisRun(SPEC, T0, count=2)
+    for _ in range(2):
+        due = run.next_due()
+        assert due is not None
+        run = run.record(waiting_measurement(due))
+    assert run.phase is RunPhase.RUNNING  # waiting measurements neither count nor pause
+    assert (run.extensions, run.inconclusives) == (2, 0)
+
+    enough = measured(run, Verdict.PASS, Verdict.PASS)
+    assert enough.phase is RunPhase.SUCCESSFUL
+    starved = run.record(waiting_measurement(T0 + timedelta(hours=1)))
+    assert starved.phase is RunPhase.INCONCLUSIVE
+    assert "still not enough traffic after 3 extra measurements" in starved.reason()
