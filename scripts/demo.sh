@@ -306,6 +306,21 @@ say "The free-shipping banner 'wins' nothing and the validator says why before a
 run_expect 4 "$LD" experiments validate bf-free-shipping
 unset LAUNCHDECK_NOW
 
+chapter "11. A canary on Black Friday: a broken Buy button rolls itself back"
+export LAUNCHDECK_NOW=2026-11-27T15:00:00Z   # Black Friday, 10 am in New York
+export NORTHWIND_SLACK_PAYMENTS_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/slack/payments-oncall"
+export NORTHWIND_TEAMS_MARKETING_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/teams/marketing-updates"
+say "landing-pages v2 is a hotfix of the hero copy (the Black Friday freeze allows hotfixes). It"
+say "goes out as a canary on a real nginx launchdeck starts, with the strategy the workspace names"
+say "(rollouts/landing-pages-canary.yaml: 10 %, pause, analysis, 50 % …). Its Buy button is broken"
+say "for most visitors. 600 synthetic shoppers a minute; every minute the controller asks the gate,"
+say "judges conversion and errors on canary vs stable (anytime-valid: checking every minute does"
+say "not inflate false rollbacks) and reconciles nginx (scripts/demo_rollout.py):"
+"$PWD/.venv/bin/python" scripts/demo_rollout.py "$SCRATCH"
+say "The incident was sized by the live campaign, like any other:"
+run "$LD" incident show INC-2
+unset LAUNCHDECK_NOW NORTHWIND_SLACK_PAYMENTS_WEBHOOK NORTHWIND_TEAMS_MARKETING_WEBHOOK
+
 chapter "What to look at next"
 cat <<EOT
   The store is at $STATE/state.db; the calendar feed at $STATE/calendar.ics; the burn-down
@@ -324,5 +339,6 @@ cat <<EOT
     .venv/bin/launchdeck -w examples/black-friday flags show bf-hero-banner
     .venv/bin/launchdeck -w examples/black-friday experiments sql bf-hero-copy --dialect snowflake
   Docs: README.md, docs/guide.md, docs/slo.md, docs/incidents.md, docs/notifications.md,
-        docs/flags.md, docs/bucketing.md, docs/experiments.md, docs/architecture.md
+        docs/flags.md, docs/bucketing.md, docs/experiments.md, docs/rollout.md,
+        docs/architecture.md
 EOT
