@@ -308,6 +308,9 @@ unset LAUNCHDECK_NOW
 
 chapter "11. A canary on Black Friday: a broken Buy button rolls itself back"
 export LAUNCHDECK_NOW=2026-11-27T15:00:00Z   # Black Friday, 10 am in New York
+HOOKS_PORT=$(free_port)
+"$PWD/.venv/bin/python" scripts/demo_receiver.py "$HOOKS_PORT" "$SCRATCH/hooks-rollout.jsonl" &
+HOOKS_PID=$!
 export NORTHWIND_SLACK_PAYMENTS_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/slack/payments-oncall"
 export NORTHWIND_TEAMS_MARKETING_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/teams/marketing-updates"
 say "landing-pages v2 is a hotfix of the hero copy (the Black Friday freeze allows hotfixes). It"
@@ -319,6 +322,9 @@ say "not inflate false rollbacks) and reconciles nginx (scripts/demo_rollout.py)
 "$PWD/.venv/bin/python" scripts/demo_rollout.py "$SCRATCH"
 say "The incident was sized by the live campaign, like any other:"
 run "$LD" incident show INC-2
+say "Slack and Teams were told:"
+"$PWD/.venv/bin/python" scripts/demo_receiver.py --show "$SCRATCH/hooks-rollout.jsonl"
+kill "$HOOKS_PID"; wait "$HOOKS_PID" 2>/dev/null || true; HOOKS_PID=""
 unset LAUNCHDECK_NOW NORTHWIND_SLACK_PAYMENTS_WEBHOOK NORTHWIND_TEAMS_MARKETING_WEBHOOK
 
 chapter "What to look at next"
