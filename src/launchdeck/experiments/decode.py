@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
@@ -270,7 +271,9 @@ def _broken() -> UpstreamError:
     return UpstreamError("an event decoding process died", hint="retry the same batch shortly")
 
 
-def _checked(future: Future[Decoded | BodyError], on_broken: Any) -> Future[Decoded | BodyError]:
+def _checked(
+    future: Future[Decoded | BodyError], on_broken: Callable[[], None]
+) -> Future[Decoded | BodyError]:
     """`future`, with a broken pool turned into a retryable UpstreamError (and replaced)."""
     out: Future[Decoded | BodyError] = Future()
 

@@ -27,10 +27,10 @@ from launchdeck.rollout.release import (
     advance,
     desired,
     due,
+    measured_metrics,
     record,
     start,
 )
-from launchdeck.rollout.strategy import Analysis
 from launchdeck.rollout.targets.nginx import NginxStatic
 
 __all__ = ["tick"]
@@ -47,19 +47,10 @@ def tick(
         release = advance(release, now, gate=gate)
     reconcile(site, desired(release))
     for which in due(release, now):
-        metrics = (
-            _step_metrics(release) if which == "step" else release.strategy.analysis.background
-        )
+        metrics = measured_metrics(release, which)
         release = record(release, which, measure(release.strategy, metrics, log.read(), now), now)
         if release.phase is not Phase.PROGRESSING:
             break
     release = advance(release, now, gate=gate)
     reconcile(site, desired(release))
     return release
-
-
-def _step_metrics(release: Release) -> tuple[str, ...]:
-    steps = release.strategy.steps
-    if release.step < len(steps) and isinstance(step := steps[release.step], Analysis):
-        return step.analysis.metrics
-    return release.strategy.analysis.background

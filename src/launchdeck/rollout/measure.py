@@ -26,20 +26,7 @@ from launchdeck.rollout.judge import (
 )
 from launchdeck.rollout.strategy import MetricSpec, StrategySpec
 
-__all__ = ["measure", "metric_spec"]
-
-_BUILT_IN = {
-    name: MetricSpec.model_validate({"name": name, "kind": name})
-    for name in ("error_rate", "conversion_rate", "latency")
-}
-
-
-def metric_spec(strategy: StrategySpec, name: str) -> MetricSpec:
-    """The spec of a metric the strategy names (its own definition, or the built-in)."""
-    for spec in strategy.metrics:
-        if spec.name == name:
-            return spec
-    return _BUILT_IN[name]
+__all__ = ["measure"]
 
 
 def measure(
@@ -51,7 +38,7 @@ def measure(
     """Judge `metrics` on canary vs stable traffic."""
     canary = traffic.get("canary", Traffic())
     stable = traffic.get("stable", Traffic())
-    return Measurement(at, tuple(_judge(metric_spec(strategy, m), canary, stable) for m in metrics))
+    return Measurement(at, tuple(_judge(strategy.metric(m), canary, stable) for m in metrics))
 
 
 def _judge(spec: MetricSpec, canary: Traffic, stable: Traffic) -> MetricResult:

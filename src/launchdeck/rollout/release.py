@@ -42,6 +42,8 @@ __all__ = [
     "abort",
     "advance",
     "desired",
+    "due",
+    "measured_metrics",
     "pause",
     "promote",
     "record",
@@ -171,6 +173,16 @@ def due(release: Release, now: datetime) -> list[Which]:
         ("background", release.background_run),
     ]
     return [which for which, run in runs if run is not None and run.due(now)]
+
+
+def measured_metrics(release: Release, which: Which) -> tuple[str, ...]:
+    """The metrics a measurement of the step's or the background analysis judges."""
+    steps = release.strategy.steps
+    if which == "step" and release.step < len(steps):
+        step = steps[release.step]
+        if isinstance(step, Analysis):
+            return step.analysis.metrics
+    return release.strategy.analysis.background
 
 
 def promote(release: Release, now: datetime, *, full: bool = False, gate: GateView) -> Release:

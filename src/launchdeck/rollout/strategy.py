@@ -136,6 +136,16 @@ class StrategySpec(_Spec):
     def metric_names(self) -> set[str]:
         return {*BUILT_IN_METRICS, *(m.name for m in self.metrics)}
 
+    def metric(self, name: str) -> MetricSpec:
+        """The spec of a metric the strategy names: its own definition, or the built-in one
+        (KeyError for neither; validation refuses such names)."""
+        for spec in self.metrics:
+            if spec.name == name:
+                return spec
+        if name not in BUILT_IN_METRICS:
+            raise KeyError(name)
+        return MetricSpec.model_validate({"name": name, "kind": name})
+
     @model_validator(mode="after")
     def _consistent(self) -> StrategySpec:
         problems: list[tuple[tuple[str | int, ...], str, str]] = []

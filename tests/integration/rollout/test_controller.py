@@ -4,13 +4,13 @@ broken is rolled back by itself, a healthy one is promoted, and a freeze holds p
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from nginx_sites import new_site
 
 from launchdeck.rollout.access_log import AccessLog
 from launchdeck.rollout.controller import tick
@@ -37,24 +37,9 @@ CONVERTS = {"v1": 0.06, "v2": 0.01, "v3": 0.06}
 """How often a visitor of each version orders (v2's Buy button is broken)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[NginxStatic]:
-    target = NginxStatic(
-        tmp_path / "site", port=_free_port(), preview_port=_free_port(), min_reload_interval_s=0
-    )
-    for version in CONVERTS:
-        build = tmp_path / "builds" / version
-        build.mkdir(parents=True)
-        (build / "index.html").write_text(version)
-        target.install(version, build)
-    target.point("stable", "v1")
-    target.start()
+    target = new_site(tmp_path, {v: {"index.html": v} for v in CONVERTS}, stable="v1")
     yield target
     target.stop()
 

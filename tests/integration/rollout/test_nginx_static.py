@@ -4,46 +4,28 @@ log, stickiness, paid traffic, the QA header, blue-green by symlink swap, and cr
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from nginx_sites import build, new_site
 
 from launchdeck.errors import UsageError
 from launchdeck.rollout.access_log import AccessLog
-from launchdeck.rollout.targets.nginx import NginxStatic, Served, find_nginx
+from launchdeck.rollout.targets.nginx import NginxStatic, Served
 
 pytestmark = pytest.mark.xdist_group("nginx")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _artifact(tmp_path: Path, version: str, body: str | None = None) -> Path:
-    directory = tmp_path / "builds" / version
-    directory.mkdir(parents=True)
-    (directory / "index.html").write_text(body or f"<h1>{version}</h1>")
-    (directory / "buy").mkdir()
-    (directory / "buy" / "index.html").write_text(f"buy {version}")
-    return directory
+def _pages(version: str, body: str | None = None) -> dict[str, str]:
+    return {"index.html": body or f"<h1>{version}</h1>", "buy/index.html": f"buy {version}"}
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[NginxStatic]:
-    find_nginx()  # make test installs it; a clear error otherwise
-    target = NginxStatic(
-        tmp_path / "site", port=_free_port(), preview_port=_free_port(), min_reload_interval_s=0
-    )
-    for version in ("v1", "v2", "v3"):
-        target.install(version, _artifact(tmp_path, version))
-    target.point("stable", "v1")
-    target.start()
+    target = new_site(tmp_path, {v: _pages(v) for v in ("v1", "v2", "v3")}, stable="v1")
     yield target
     target.stop()
 
@@ -156,7 +138,7 @@ def test_the_beacon_counts_converting_visitors_per_variant(site: NginxStatic) ->
 def test_blue_green_switches_by_symlink_without_a_reload_and_back(site: NginxStatic) -> None:
     site.point("preview", "v2")  # the idle colour, reachable before the switch
     master = site.running()
-    workers_before = _workers(master)
+    workers_before = site.workers()
 
     preview = httpx.get(site.preview_url, timeout=10).text
     site.point("stable", "v2")
@@ -166,12 +148,12 @@ def test_blue_green_switches_by_symlink_without_a_reload_and_back(site: NginxSta
 
     assert (preview, switched, back) == ("<h1>v2</h1>", "<h1>v2</h1>", "<h1>v1</h1>")
     assert site.running() == master
-    assert _workers(master) == workers_before  # no reload happened
+    assert site.workers() == workers_before  # no reload happened
 
 
 def test_releases_are_immutable(site: NginxStatic, tmp_path: Path) -> None:
     site.install("v2", tmp_path / "builds" / "v2")  # the same content: nothing to do
-    other = _artifact(tmp_path / "other", "v2", body="<h1>not v2</h1>")
+    other = build(tmp_path / "other", "v2", _pages("v2", body="<h1>not v2</h1>"))
 
     with pytest.raises(UsageError, match="releases are immutable"):
         site.install("v2", other)
@@ -200,18 +182,6 @@ def test_a_weight_nginx_refuses_leaves_the_running_split_alone(site: NginxStatic
         site.set_weight(120)
 
     assert site.served().weight == 25.0
-
-
-def _workers(master: int | None) -> set[int]:
-    assert master is not None
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
-                found.add(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def test_stop_ends_nginx(site: NginxStatic) -> None:

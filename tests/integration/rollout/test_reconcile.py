@@ -4,7 +4,6 @@ only what is left."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import textwrap
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from nginx_sites import new_site
 
 from launchdeck.rollout.reconcile import reconcile
 from launchdeck.rollout.release import Desired, GateView, Release, abort, desired, start
@@ -28,24 +28,9 @@ STRATEGY = parse_strategy(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[NginxStatic]:
-    target = NginxStatic(
-        tmp_path / "site", port=_free_port(), preview_port=_free_port(), min_reload_interval_s=0
-    )
-    for version in ("v1", "v2"):
-        build = tmp_path / "builds" / version
-        build.mkdir(parents=True)
-        (build / "index.html").write_text(version)
-        target.install(version, build)
-    target.point("stable", "v1")
-    target.start()
+    target = new_site(tmp_path, {v: {"index.html": v} for v in ("v1", "v2")}, stable="v1")
     yield target
     target.stop()
 

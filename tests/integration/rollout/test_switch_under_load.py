@@ -4,7 +4,6 @@ requesting pages, and not one request fails as a browser would show it."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections import Counter
@@ -12,8 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from launchdeck.rollout.targets.nginx import NginxStatic
+from nginx_sites import new_site
 
 pytestmark = pytest.mark.xdist_group("nginx")
 
@@ -22,12 +20,6 @@ REQUESTS = 20_000
 switching is over."""
 TIME_LIMIT_S = 60.0
 CONNECTIONS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _visitor(
@@ -69,17 +61,8 @@ async def _load(
 
 
 def test_no_request_fails_during_100_swaps_and_20_weight_changes(tmp_path: Path) -> None:
-    site = NginxStatic(
-        tmp_path / "site", port=_free_port(), preview_port=_free_port(), min_reload_interval_s=0
-    )
-    for version in ("blue", "green"):
-        build = tmp_path / "builds" / version
-        build.mkdir(parents=True)
-        (build / "index.html").write_text(version)
-        site.install(version, build)
-    site.point("stable", "blue")
+    site = new_site(tmp_path, {v: {"index.html": v} for v in ("blue", "green")}, stable="blue")
     site.point("canary", "green")
-    site.start()
     outcomes: Counter[str] = Counter()
     stop, done = threading.Event(), threading.Event()
     load = threading.Thread(target=asyncio.run, args=(_load(site.url, outcomes, stop, done),))

@@ -166,6 +166,11 @@ class NginxStatic:
             return None
         return pid
 
+    def workers(self) -> set[int]:
+        """The pids of nginx's worker processes (none while it is stopped)."""
+        master = self.running()
+        return _children(master) if master is not None else set()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Let nginx finish its requests and quit (then kill it if it has not)."""
         pid = self.running()
