@@ -20,14 +20,15 @@ __all__ = ["installed_checks"]
 def installed_checks(
     db: Database, *, clock: Callable[[], datetime], sources: SourceFactory
 ) -> list[Check]:
-    """error_budget (SLOs) and open_incident (incidents) filled in; active_release still waits
-    for the release controller."""
+    """active_release (releases), error_budget (SLOs) and open_incident (incidents)."""
     from launchdeck.gate.service import default_checks
     from launchdeck.incidents.check import OpenIncidentCheck
     from launchdeck.reliability.check import ErrorBudgetCheck
     from launchdeck.reliability.service import SloService
+    from launchdeck.rollout.check import ActiveReleaseCheck
 
     installed: dict[str, Check] = {
+        "active_release": ActiveReleaseCheck(db),
         "error_budget": ErrorBudgetCheck(
             db, SloService(db, clock=clock, sources=sources), clock=clock
         ),

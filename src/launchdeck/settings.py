@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     events_path: Path | None = None
     """The DuckDB file of ingested events; None means .launchdeck/events.duckdb beside the
     workspace. One process at a time may open it (`launchdeck serve` holds it while it runs)."""
+    sites_dir: Path | None = None
+    """Where nginx-static targets keep their sites when a system's target names no root; None
+    means .launchdeck/sites beside the workspace."""
+    controller_interval_s: Annotated[float, Field(ge=0, le=3600)] = 5.0
+    """How often the release controller takes a pass over the active releases (`launchdeck
+    controller`, and `launchdeck serve` unless 0)."""
     log_level: str = "info"
 
     @field_validator("url")
@@ -97,6 +103,13 @@ class Settings(BaseSettings):
         if self.events_path is not None:
             return self.events_path
         return (self.workspace_dir / STATE_DIR / "events.duckdb").resolve()
+
+    @property
+    def resolved_sites_dir(self) -> Path:
+        """Where nginx-static sites live unless their target names a root."""
+        if self.sites_dir is not None:
+            return self.sites_dir.resolve()
+        return (self.workspace_dir / STATE_DIR / "sites").resolve()
 
     @property
     def remote(self) -> bool:

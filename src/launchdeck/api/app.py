@@ -51,9 +51,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     if interval > 0:
         refresher.start()
+    from launchdeck.rollout.runner import ControllerThread
+
+    controller = ControllerThread(app.state.rollouts, interval_s=app.state.controller_interval_s)
+    if app.state.controller_interval_s > 0:
+        controller.start()
     try:
         yield
     finally:
+        controller.stop()
         refresher.stop()
         app.state.events.close()  # commits the event batches still queued
         if app.state.notify_executor is not None:  # what is on its way still goes out
@@ -99,6 +105,7 @@ def create_app(
     from launchdeck.incidents.api import router as incidents_router
     from launchdeck.reliability.api import router as slo_router
     from launchdeck.reliability.service import prometheus_sources
+    from launchdeck.rollout.api import router as rollout_router
     from launchdeck.timeline.api import router as timeline_router
     from launchdeck.workspace.api import router as workspace_router
 
@@ -144,6 +151,24 @@ def create_app(
         clock=clock,
     )
     app.state.ofrep_exposures = app.state.events.on_ofrep
+    from launchdeck.checks import installed_checks
+    from launchdeck.client import rollout_service
+    from launchdeck.gate.service import GateService
+
+    app.state.controller_interval_s = settings.controller_interval_s
+    app.state.rollouts = rollout_service(
+        db,
+        settings.model_copy(update={"actor": "launchdeck"}),
+        clock=clock,
+        gate=GateService(
+            db,
+            actor="launchdeck",
+            clock=clock,
+            checks=installed_checks(db, clock=clock, sources=app.state.sources),
+            on_block=app.state.notifications.gate_blocked,
+        ),
+        notifications=app.state.notifications,
+    )
     install_problem_handlers(app)
     registry = install_metrics(app)
 
@@ -174,6 +199,7 @@ def create_app(
         flags_router,
         events_router,
         experiments_router,
+        rollout_router,
     ):
         app.include_router(router, prefix="/api/v1")
     return app

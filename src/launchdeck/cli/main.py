@@ -129,6 +129,7 @@ def build_app() -> typer.Typer:
     from launchdeck.gate.cli import register as register_gate
     from launchdeck.incidents.cli import register as register_incidents
     from launchdeck.reliability.cli import register as register_slo
+    from launchdeck.rollout.cli import register as register_rollout
     from launchdeck.timeline.cli import register as register_timeline
     from launchdeck.workspace.cli import register as register_workspace
 
@@ -143,6 +144,7 @@ def build_app() -> typer.Typer:
         register_flags,
         register_events,
         register_experiments,
+        register_rollout,
         register_api,
         register_store,
     ):

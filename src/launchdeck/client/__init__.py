@@ -19,10 +19,13 @@ if TYPE_CHECKING:
     from launchdeck.calendar.service import CalendarApi
     from launchdeck.experiments.service import ExperimentApi
     from launchdeck.flags.service import FlagApi
-    from launchdeck.gate.service import GateApi
+    from launchdeck.gate.service import GateApi, GateService
     from launchdeck.incidents.service import IncidentApi
+    from launchdeck.notify.outbox import Notifications
     from launchdeck.reliability.service import SloApi
+    from launchdeck.rollout.service import RolloutApi, RolloutService
     from launchdeck.settings import Settings
+    from launchdeck.store import Database
     from launchdeck.timeline.service import TimelineApi
     from launchdeck.workspace.service import WorkspaceApi
 
@@ -68,6 +71,7 @@ class Client:
     incidents: IncidentApi
     flags: FlagApi
     experiments: ExperimentApi
+    rollouts: RolloutApi
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def close(self) -> None:
@@ -123,7 +127,31 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         flags=FlagService(db, actor=settings.actor, clock=clock, gate=gate),
         experiments=ExperimentService(db, clock=clock, events=events),
+        rollouts=rollout_service(db, settings, clock=clock, gate=gate, notifications=notifications),
         _close=close,
+    )
+
+
+def rollout_service(
+    db: Database,
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime],
+    gate: GateService,
+    notifications: Notifications,
+) -> RolloutService:
+    """The release service of a local process (the CLI, `launchdeck controller`, the API)."""
+    from launchdeck.incidents.service import IncidentService
+    from launchdeck.rollout.service import RolloutService
+
+    return RolloutService(
+        db,
+        actor=settings.actor,
+        clock=clock,
+        gate=gate,
+        sites_dir=settings.resolved_sites_dir,
+        incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
+        notify=notifications.change_recorded,
     )
 
 
@@ -136,6 +164,7 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.gate.service import RemoteGate
     from launchdeck.incidents.service import RemoteIncidents
     from launchdeck.reliability.service import RemoteSlos
+    from launchdeck.rollout.service import RemoteRollouts
     from launchdeck.timeline.service import RemoteTimeline
     from launchdeck.workspace.remote import RemoteWorkspace
 
@@ -154,5 +183,6 @@ def _remote(settings: Settings) -> Client:
         incidents=RemoteIncidents(http),
         flags=RemoteFlags(http),
         experiments=RemoteExperiments(http),
+        rollouts=RemoteRollouts(http),
         _close=http.close,
     )

@@ -148,6 +148,14 @@ class GateService:
 
     def check(self, request: GateRequest) -> Verdict:
         """The verdict for `request`; a block is recorded on the timeline with who asked."""
+        return self._verdict(request, record=True)
+
+    def evaluate(self, request: GateRequest) -> Verdict:
+        """The verdict for `request`, recorded nowhere: for a controller that asks at every
+        pass and records the consequence itself (a release paused by the gate, once)."""
+        return self._verdict(request, record=False)
+
+    def _verdict(self, request: GateRequest, *, record: bool) -> Verdict:
         now = self.clock()
         at = request.at or now
         with self.db.unit_of_work() as uow:
@@ -162,10 +170,10 @@ class GateService:
                 results=[c.evaluate(request, at=at) for c in self.checks],
                 overrides=inputs.overrides,
             )
-            if verdict.decision is Decision.BLOCK:
+            if record and verdict.decision is Decision.BLOCK:
                 SqlTimeline(uow.session).append(_blocked_event(verdict, actor=self.actor, now=now))
                 uow.commit()
-        if verdict.decision is Decision.BLOCK and self.on_block is not None:
+        if record and verdict.decision is Decision.BLOCK and self.on_block is not None:
             self.on_block(verdict)
         return verdict
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from launchdeck.rollout.judge import Counts
 from launchdeck.rollout.targets.nginx_config import BEACON_PATH
 
-__all__ = ["AccessLog", "Traffic", "tally"]
+__all__ = ["AccessLog", "Traffic", "end_of", "tally", "window"]
 
 
 @dataclass
@@ -76,13 +76,19 @@ def tally(lines: list[str], into: dict[str, Traffic]) -> int:
 class AccessLog:
     """A JSON access log read incrementally into per-variant `Traffic`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, offset: int = 0, inode: int | None = None) -> None:
+        """Read `path` from `offset` (a position `position()` gave, in the file `inode`)."""
         self.path = path
         self.variants: dict[str, Traffic] = {}
         self.skipped = 0
-        self._offset = 0
-        self._inode: int | None = None
+        self._offset = offset
+        self._inode = inode
         self._lock = threading.Lock()
+
+    def position(self) -> tuple[int, int | None]:
+        """Where the next read starts: (offset, inode), to persist and start from again."""
+        with self._lock:
+            return self._offset, self._inode
 
     def reset(self) -> None:
         """Forget what was read: the next window starts from the log's current end."""
@@ -103,6 +109,8 @@ class AccessLog:
                 stat = self.path.stat()
             except FileNotFoundError:
                 return self.variants
+            if self._inode is None:  # never looked at: the offset holds for this file
+                self._inode = stat.st_ino
             if stat.st_ino != self._inode or stat.st_size < self._offset:  # rotated: anew
                 self._offset, self._inode = 0, stat.st_ino
             with self.path.open("rb") as log:
@@ -113,3 +121,27 @@ class AccessLog:
             lines = chunk[:end].decode("utf-8", errors="replace").splitlines()
             self.skipped += tally(lines, self.variants)
             return self.variants
+
+
+def end_of(path: Path) -> tuple[int, int | None]:
+    """The log's current end (offset, inode): where a window starting now begins."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return 0, None
+    return stat.st_size, stat.st_ino
+
+
+def window(path: Path, start: int, end: int) -> dict[str, Traffic]:
+    """The traffic of the whole lines between two offsets (a closed window, e.g. the period
+    before a blue-green switch)."""
+    variants: dict[str, Traffic] = {}
+    try:
+        with path.open("rb") as log:
+            log.seek(start)
+            chunk = log.read(max(0, end - start))
+    except FileNotFoundError:
+        return variants
+    cut = chunk.rfind(b"\n") + 1
+    tally(chunk[:cut].decode("utf-8", errors="replace").splitlines(), variants)
+    return variants

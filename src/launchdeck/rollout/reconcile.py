@@ -16,12 +16,12 @@ only what is left.
 from __future__ import annotations
 
 from launchdeck.rollout.release import Desired
-from launchdeck.rollout.targets.nginx import NginxStatic
+from launchdeck.rollout.targets.base import Target
 
 __all__ = ["reconcile"]
 
 
-def reconcile(site: NginxStatic, want: Desired) -> list[str]:
+def reconcile(site: Target, want: Desired) -> list[str]:
     """Bring `site` to `want`; the operations done, in order (none when it already serves it)."""
     done: list[str] = []
     served = site.served()

@@ -185,14 +185,21 @@ def measured_metrics(release: Release, which: Which) -> tuple[str, ...]:
     return release.strategy.analysis.background
 
 
-def promote(release: Release, now: datetime, *, full: bool = False, gate: GateView) -> Release:
+def promote(
+    release: Release,
+    now: datetime,
+    *,
+    full: bool = False,
+    gate: GateView,
+    reason: str = "promoted in full by hand",
+) -> Release:
     """A person moves the release on: past the current step, or (`full`) straight to the end."""
     if release.phase.over:
         raise ValueError(f"the release is already {release.phase.replace('_', ' ')}")
     if full:
         if not gate.allows:
             raise ValueError(f"the gate refuses: {gate.reason}")
-        return _promoted(release, now, "promoted in full by hand")
+        return _promoted(release, now, reason)
     skipped = _moved(
         release,
         now,
@@ -234,12 +241,18 @@ def resume(release: Release, now: datetime, *, gate: GateView) -> Release:
 
 
 def abort(release: Release, now: datetime, reason: str) -> Release:
-    """Roll back: stable serves the previous version again (allowed whatever the gate says)."""
+    """Roll back: stable serves the previous version again (allowed whatever the gate says).
+
+    A promoted release can be rolled back too (releases are immutable on the target, so the
+    previous one is still there): only the newest release of a system, which the caller checks.
+    """
     if release.phase is Phase.ROLLED_BACK:
         return release
-    if release.phase is Phase.PROMOTED and not release.blue_green:
-        raise ValueError("a promoted canary has no previous version kept: deploy it again")
-    return _moved(release, now, Phase.ROLLED_BACK, reason)
+    if release.previous is None:
+        raise ValueError(f"{release.version} is the first release: there is nothing to go back to")
+    return _moved(
+        release, now, Phase.ROLLED_BACK, reason, weight=0.0, step_run=None, background_run=None
+    )
 
 
 # ---------------------------------------------------------------------------------- internals

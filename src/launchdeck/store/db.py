@@ -27,7 +27,7 @@ __all__ = [
     "upgrade",
 ]
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 """The newest migration; a test keeps it equal to Alembic's head."""
 
 _MIGRATION_LOCK = 7_461_001  # PostgreSQL advisory lock id: one migrator at a time

@@ -37,6 +37,7 @@ __all__ = [
     "IncidentRow",
     "IncidentTaskRow",
     "OverrideRow",
+    "ReleaseRow",
     "SdkKeyRow",
     "SegmentRow",
     "SystemRow",
@@ -417,3 +418,48 @@ class SdkKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+ACTIVE_RELEASE = "active"
+
+
+class ReleaseRow(Base):
+    """A progressive-delivery release: the release machine's value (`state`, JSON) with the
+    columns queries need. `revision` is the optimistic lock; the partial unique index keeps one
+    active release per system and environment (the lock the gate's active_release check reads).
+    Since 0007."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        Index(
+            "ux_releases_active",
+            "system",
+            "environment",
+            unique=True,
+            sqlite_where=text(ACTIVE_RELEASE),
+            postgresql_where=text(ACTIVE_RELEASE),
+        ),
+        Index("ix_releases_system_environment", "system", "environment", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(63))
+    environment: Mapped[str] = mapped_column(String(63))
+    version: Mapped[str] = mapped_column(String(128))
+    previous: Mapped[str | None] = mapped_column(String(128))
+    strategy: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[dict[str, Any]] = mapped_column(Json)
+    target: Mapped[dict[str, Any]] = mapped_column(Json)
+    controller: Mapped[dict[str, Any]] = mapped_column(Json)
+    """What the controller keeps between passes (access-log offsets of the windows)."""
+    artifact: Mapped[str] = mapped_column(String(1000))
+    change_type: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    passed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """The controller's last pass."""
+    revision: Mapped[int] = mapped_column(Integer)

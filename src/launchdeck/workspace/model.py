@@ -24,6 +24,7 @@ from launchdeck.workspace.spec import (
     FreezesSpec,
     References,
     SystemEnvironmentSpec,
+    TargetSpec,
     WorkspaceSpec,
 )
 
@@ -82,6 +83,7 @@ class Environment(_Model):
 class SystemEnvironment(_Model):
     url: str | None = None
     config: dict[str, ConfigValue] = Field(default_factory=dict)
+    target: TargetSpec | None = None
 
 
 class System(_Model):
@@ -204,7 +206,7 @@ def campaign_window(spec: CampaignSpec, default_tz: str) -> tuple[datetime, date
 
 
 def _system_env(spec: SystemEnvironmentSpec) -> SystemEnvironment:
-    return SystemEnvironment(url=spec.url, config=dict(spec.config))
+    return SystemEnvironment(url=spec.url, config=dict(spec.config), target=spec.target)
 
 
 def to_model(spec: WorkspaceSpec) -> DesiredState:

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from launchdeck.calendar.model import EMERGENCY_CHANGES, ChangeType
@@ -46,6 +47,7 @@ __all__ = [
     "SloSpec",
     "SystemEnvironmentSpec",
     "SystemSpec",
+    "TargetSpec",
     "WorkspaceMeta",
     "WorkspaceSpec",
     "check_timezone",
@@ -132,11 +134,42 @@ class EnvironmentSpec(_Spec):
     description: str | None = None
 
 
+class TargetSpec(_Spec):
+    """Where `launchdeck deploy` releases a system in one environment (the rollout capability).
+
+    `nginx-static` (the default): launchdeck's own nginx serving immutable release directories
+    from `root` (default .launchdeck/sites/<system>/<environment>) on `port`, the idle colour or
+    canary on `preview_port` (both chosen once and kept when absent). `command`: user scripts per
+    operation (`commands`), see docs/rollout.md.
+    """
+
+    kind: Literal["nginx-static", "command"] = "nginx-static"
+    root: FilePath | None = None
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    preview_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    paid_parameters: (
+        tuple[Annotated[str, StringConstraints(min_length=1, max_length=100)], ...] | None
+    ) = None
+    """Query parameters (`gclid`, or `utm_medium=cpc`) whose visitors stay on stable."""
+    commands: dict[str, tuple[Annotated[str, StringConstraints(min_length=1)], ...]] | None = None
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
+
+    @model_validator(mode="after")
+    def _commands_for_command(self) -> TargetSpec:
+        if self.kind == "command" and not self.commands:
+            raise ValueError("a command target needs commands: (deploy, set-weight, promote …)")
+        if self.kind == "nginx-static" and self.commands:
+            raise ValueError("commands: are for kind: command; nginx-static runs its own nginx")
+        return self
+
+
 class SystemEnvironmentSpec(_Spec):
     """How a system runs in one environment."""
 
     url: str | None = None
     config: dict[str, ConfigValue] = Field(default_factory=dict)
+    target: TargetSpec | None = None
 
 
 class SystemSpec(_Spec):

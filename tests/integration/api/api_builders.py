@@ -28,9 +28,17 @@ READ_ONLY_POSTS = frozenset(
 )
 """POST operations that only read (asking the gate records blocks, changes nothing; OFREP
 evaluates with any token or an SDK key): `read`."""
-DEPLOY_WRITES = frozenset({("post", "/api/v1/freezes"), ("post", "/api/v1/timeline")})
+DEPLOY_WRITES = frozenset(
+    {
+        ("post", "/api/v1/freezes"),
+        ("post", "/api/v1/timeline"),
+        ("post", "/api/v1/releases"),
+        ("post", "/api/v1/releases/{system}/{environment}/{action}"),
+    }
+)
 """Mutating operations a `deploy` token may call: freezing makes releases safer, never riskier;
-recording a deploy made elsewhere is what a CI pipeline does."""
+recording a deploy made elsewhere is what a CI pipeline does; releasing and moving a release
+(promote, pause, resume, abort, rollback) is what it is for."""
 INCIDENT_WRITES = frozenset(
     {
         ("post", "/api/v1/incidents"),

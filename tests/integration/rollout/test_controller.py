@@ -16,7 +16,8 @@ from launchdeck.rollout.access_log import AccessLog
 from launchdeck.rollout.controller import tick
 from launchdeck.rollout.release import GateView, Phase, Release
 from launchdeck.rollout.strategy import parse_strategy
-from launchdeck.rollout.targets.nginx import NginxStatic, Served
+from launchdeck.rollout.targets.base import Served
+from launchdeck.rollout.targets.nginx import NginxStatic
 
 pytestmark = pytest.mark.xdist_group("nginx")
 

@@ -14,7 +14,8 @@ from nginx_sites import build, new_site
 
 from launchdeck.errors import UsageError
 from launchdeck.rollout.access_log import AccessLog
-from launchdeck.rollout.targets.nginx import NginxStatic, Served
+from launchdeck.rollout.targets.base import Served
+from launchdeck.rollout.targets.nginx import NginxStatic
 
 pytestmark = pytest.mark.xdist_group("nginx")
 

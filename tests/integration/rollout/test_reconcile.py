@@ -18,7 +18,8 @@ from nginx_sites import new_site
 from launchdeck.rollout.reconcile import reconcile
 from launchdeck.rollout.release import Desired, GateView, Release, abort, desired, start
 from launchdeck.rollout.strategy import parse_strategy
-from launchdeck.rollout.targets.nginx import NginxStatic, Served
+from launchdeck.rollout.targets.base import Served
+from launchdeck.rollout.targets.nginx import NginxStatic
 
 pytestmark = pytest.mark.xdist_group("nginx")
 

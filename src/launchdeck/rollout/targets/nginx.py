@@ -28,11 +28,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 from launchdeck.errors import ConfigError, UpstreamError, UsageError
+from launchdeck.rollout.targets.base import LINKS, Link, Served
 from launchdeck.rollout.targets.nginx_config import (
     DEFAULT_PAID_PARAMETERS,
     SiteLayout,
@@ -43,8 +43,6 @@ from launchdeck.rollout.targets.nginx_config import (
 
 __all__ = ["NginxStatic", "Served", "find_nginx"]
 
-Link = Literal["stable", "canary", "preview"]
-LINKS: Final[tuple[Link, ...]] = ("stable", "canary", "preview")
 _MIME_TYPES: Final = Path("/etc/nginx/mime.types")
 OLD_WORKERS_WAIT_S: Final = 5.0
 """How long a reload waits for the old workers to finish their requests before returning."""
@@ -61,16 +59,6 @@ def find_nginx() -> Path:
             hint="apt-get install nginx (make test and make demo install it themselves)",
         )
     return Path(found)
-
-
-@dataclass(frozen=True, slots=True)
-class Served:
-    """What the site serves: each link's release (None: absent) and the canary's weight."""
-
-    stable: str | None
-    canary: str | None
-    preview: str | None
-    weight: float
 
 
 class NginxStatic:

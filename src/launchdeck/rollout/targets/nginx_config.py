@@ -22,6 +22,10 @@ Who gets what, per request (the variables are nginx's):
    response: `$request_id`, 128 random bits). The canary's share is the first `weight` % of
    the hash range, so raising the weight only adds visitors: who was on the canary stays.
 
+A release whose root holds `maintenance.html` is in maintenance mode: every page answers 503
+with that page and `Retry-After` (the classic nginx pattern), so a build shipped in maintenance
+by mistake shows up as server errors the judge sees.
+
 `POST|GET /__ld/convert` is the conversion beacon: answered 204 and logged with the variant of
 the visitor who sent it.
 """
@@ -179,7 +183,16 @@ http {{
             add_header Set-Cookie $ld_set_uid;
             return 204;
         }}
+        # Maintenance mode: a release with maintenance.html at its root answers 503 with it.
+        error_page 503 /maintenance.html;
+        location = /maintenance.html {{
+            add_header X-Launchdeck-Variant $ld_variant always;
+            add_header Retry-After 300 always;
+        }}
         location / {{
+            if (-f $document_root/maintenance.html) {{
+                return 503;
+            }}
             try_files $uri $uri/index.html =404;
         }}
     }}

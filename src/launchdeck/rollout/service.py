@@ -1,0 +1,688 @@
+"""Release use cases: deploy, the controller's pass, what people do to a release, the judge.
+
+The shell around the pure release machine (`release.py`). Every change follows one pattern,
+which is what makes the controller crash-safe:
+
+1. read the release (a `ReleaseRecord`) from the store;
+2. compute the next release value (pure), asking the gate and taking due measurements;
+3. make the target serve `desired(release)` (`reconcile`: ordered, idempotent);
+4. save it with its timeline events in one transaction, under the release's revision.
+
+A process killed between 3 and 4 leaves a target serving a state the store does not know yet;
+the next pass reads the stored value and reconciles the target back to it, then moves on. If
+another process saved the release meanwhile (a person's `abort` during a pass), the save is
+refused and the target is reconciled to what was saved instead. One active release per system
+and environment is enforced by the store; the gate's active_release check reads the same row.
+
+After the commit: a notification for the transitions people care about, and on an automated
+rollback an incident through the incidents capability (its severity from the live campaigns).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from launchdeck.calendar.model import ChangeType
+from launchdeck.client.http import HttpTransport
+from launchdeck.errors import Blocked, Conflict, NotFound, UsageError
+from launchdeck.gate.model import CheckOutcome, Decision, GateRequest
+from launchdeck.gate.service import GateService
+from launchdeck.rollout.access_log import AccessLog, Traffic, end_of, window
+from launchdeck.rollout.analysis import Measurement
+from launchdeck.rollout.judge import MetricResult, Verdict, decide
+from launchdeck.rollout.measure import measure
+from launchdeck.rollout.reconcile import reconcile
+from launchdeck.rollout.record import ReleaseRecord
+from launchdeck.rollout.release import (
+    GateView,
+    Phase,
+    Release,
+    Which,
+    abort,
+    advance,
+    desired,
+    due,
+    measured_metrics,
+    pause,
+    promote,
+    record,
+    resume,
+    start,
+)
+from launchdeck.rollout.sites import access_log_path, open_target, preview_url, resolve, site_url
+from launchdeck.rollout.strategy import StrategySpec, default_strategy
+from launchdeck.rollout.targets.base import Target
+from launchdeck.rollout.views import (
+    ActionRequest,
+    DeployRequest,
+    JudgeView,
+    MetricView,
+    ReleaseView,
+    view,
+)
+from launchdeck.store import Database, SqlStateStore, SqlTimeline
+from launchdeck.store.releases import SqlReleaseStore
+from launchdeck.timeline.model import Event, NewEvent
+from launchdeck.workspace.model import ResourceKind, System
+
+__all__ = ["Action", "RemoteRollouts", "RolloutApi", "RolloutService"]
+
+log = logging.getLogger(__name__)
+
+Action = Literal["promote", "pause", "resume", "abort", "rollback"]
+ACTIONS: tuple[Action, ...] = ("promote", "pause", "resume", "abort", "rollback")
+
+_EVENT_KINDS = {
+    Phase.PENDING: "release.waiting",
+    Phase.PROGRESSING: "release.progressing",
+    Phase.PAUSED: "release.paused",
+    Phase.PROMOTED: "release.promoted",
+    Phase.ROLLED_BACK: "release.rolled_back",
+}
+_TOLD = ("release.paused", "release.promoted", "release.rolled_back", "release.started")
+"""Kinds people are told about (Slack, Teams … as the workspace routes them)."""
+
+
+class RolloutApi(Protocol):
+    def deploy(self, request: DeployRequest) -> ReleaseView: ...
+    def releases(
+        self,
+        *,
+        system: str | None = None,
+        environment: str | None = None,
+        active: bool | None = None,
+        limit: int = 50,
+    ) -> list[ReleaseView]: ...
+    def status(self, system: str, environment: str) -> ReleaseView: ...
+    def act(
+        self, system: str, environment: str, action: Action, request: ActionRequest
+    ) -> ReleaseView: ...
+    def judge(self, system: str, environment: str, metrics: Sequence[str]) -> JudgeView: ...
+
+
+class Incidents(Protocol):
+    """The incidents capability, as far as a rollback needs it."""
+
+    def open(self, request: Any) -> Any: ...
+
+
+class RolloutService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        actor: str,
+        clock: Callable[[], datetime],
+        gate: GateService,
+        sites_dir: Path,
+        incidents: Incidents | None = None,
+        notify: Callable[[Event], None] | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+        self.gate = gate
+        self.sites_dir = sites_dir
+        self.incidents = incidents
+        self.notify = notify
+        self.http = http or httpx.Client(timeout=10)
+        self._logs: dict[tuple[int, str], AccessLog] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Let go of the HTTP client the preview checks use."""
+        self.http.close()
+
+    def with_actor(self, actor: str) -> RolloutService:
+        """The same service (its caches and lock shared) acting for `actor` (an API token)."""
+        twin = copy.copy(self)
+        twin.actor = actor
+        return twin
+
+    # ------------------------------------------------------------------------------- deploy
+
+    def deploy(self, request: DeployRequest) -> ReleaseView:
+        """Create the release (the gate asked, the artifact installed) and take its first pass."""
+        now = self.clock()
+        with self.db.read() as session:
+            state = SqlStateStore(session)
+            system: System = state.get(ResourceKind.SYSTEM, request.system)
+            state.get(ResourceKind.ENVIRONMENT, request.environment)
+            active = SqlReleaseStore(session).active(request.system, request.environment)
+        if active is not None:
+            raise Conflict(
+                f"{request.system} already has an active release in {request.environment}: "
+                f"{active.ref} {active.release.version} ({active.release.phase})",
+                hint=f"one at a time: 'launchdeck release promote|abort {request.system}' first",
+            )
+        strategy = _strategy(request)
+        verdict = self.gate.check(
+            GateRequest(
+                system=request.system,
+                environment=request.environment,
+                change_type=request.change_type,
+                at=now,
+            )
+        )
+        if verdict.decision is Decision.BLOCK:
+            blocking = [c.summary for c in verdict.checks if c.outcome is CheckOutcome.BLOCK]
+            raise Blocked(
+                f"the gate blocks this {request.change_type} of {request.system}: "
+                + "; ".join(blocking),
+                hint="see 'launchdeck gate check'; a hotfix or rollback may still be allowed",
+            )
+        where = system.environments.get(request.environment)
+        settings = resolve(
+            where.target if where else None,
+            system=request.system,
+            environment=request.environment,
+            sites_dir=self.sites_dir,
+        )
+        target = open_target(settings, system=request.system, environment=request.environment)
+        target.install(request.version, Path(request.artifact))
+        previous = target.served().stable
+        if previous == request.version:
+            raise UsageError(
+                f"{request.system} already serves {request.version} in {request.environment}",
+                hint="give the new build a new version",
+            )
+        release = Release(request.system, request.environment, request.version, previous, strategy)
+        fresh = ReleaseRecord(
+            id=0,
+            release=release,
+            target=settings,
+            artifact=request.artifact,
+            change_type=str(request.change_type),
+            created_by=self.actor,
+            created_at=now,
+            updated_at=now,
+        )
+        with self.db.unit_of_work() as uow:
+            created = SqlReleaseStore(uow.session).add(fresh)
+            SqlTimeline(uow.session).append(
+                self._event(
+                    created,
+                    "release.created",
+                    now,
+                    note=f"{strategy.strategy} of {request.version} (stable: {previous or '-'})",
+                    artifact=request.artifact,
+                )
+            )
+            uow.commit()
+        return self.view(self.take_pass(created.id, now=now))
+
+    # --------------------------------------------------------------------------- the pass
+
+    def pass_all(self, *, now: datetime | None = None) -> list[ReleaseRecord]:
+        """One controller pass over every active release (a failing one does not stop the
+        others: it is logged and tried again next pass)."""
+        with self.db.read() as session:
+            ids = [r.id for r in SqlReleaseStore(session).list(active=True, limit=1000)]
+        done = []
+        for release_id in ids:
+            try:
+                done.append(self.take_pass(release_id, now=now))
+            except Exception:
+                log.exception("release #%s: the pass failed; it is tried again", release_id)
+        return done
+
+    def take_pass(self, release_id: int, *, now: datetime | None = None) -> ReleaseRecord:
+        """Start or move the release on, measure what is due, reconcile the target, save."""
+        now = now or self.clock()
+        with self._lock:
+            with self.db.read() as session:
+                current = SqlReleaseStore(session).get(release_id)
+            if current.release.phase.over:
+                return current
+            target = self._target(current)
+            gate = self._gate_view(current, now)
+            release, controller = current.release, dict(current.controller)
+            if release.phase is Phase.PENDING:
+                controller["since"] = end_of(self._log_path(current))
+                release = start(release, now, gate=gate)
+                if release.phase is not Phase.PENDING and release.previous is None:
+                    first = "the first release: nothing to compare it with, served at once"
+                    release = promote(release, now, full=True, gate=gate, reason=first)
+            else:
+                release = advance(release, now, gate=gate)
+            release = self._measure_due(current, release, controller, target, now, gate)
+            return self._commit(current, release, controller, target, now, passed=True)
+
+    def _measure_due(
+        self,
+        current: ReleaseRecord,
+        release: Release,
+        controller: dict[str, Any],
+        target: Target,
+        now: datetime,
+        gate: GateView,
+    ) -> Release:
+        self._reconcile(current, release, controller, target)
+        for which in due(release, now):
+            measurement = self._measurement(current, release, which, controller, now)
+            release = record(release, which, measurement, now)
+            if release.phase is not Phase.PROGRESSING:
+                return release
+        return advance(release, now, gate=gate)
+
+    def _measurement(
+        self,
+        current: ReleaseRecord,
+        release: Release,
+        which: Which,
+        controller: dict[str, Any],
+        now: datetime,
+    ) -> Measurement:
+        metrics = measured_metrics(release, which)
+        if release.blue_green and release.step == 0 and which == "step":
+            return self._preview_checks(current, release, now)
+        try:
+            traffic = self._traffic(current, release, controller)
+        except OSError as exc:
+            return Measurement(now, error=f"the access log cannot be read: {exc}")
+        return measure(release.strategy, metrics, traffic, now)
+
+    def _traffic(
+        self, current: ReleaseRecord, release: Release, controller: dict[str, Any]
+    ) -> dict[str, Traffic]:
+        path = self._log_path(current)
+        if path is None:
+            return {}
+        since = controller.get("since") or (0, None)
+        if release.blue_green:  # the new colour after the switch vs the old one before it
+            switch = controller.get("switch") or end_of(path)
+            before = window(path, since[0], switch[0]).get("stable", Traffic())
+            after = self._log(current.id, "switch", path, switch).read().get("stable", Traffic())
+            return {"canary": after, "stable": before}
+        return self._log(current.id, "since", path, since).read()
+
+    def _log(self, release_id: int, name: str, path: Path, start: Sequence[Any]) -> AccessLog:
+        key = (release_id, name)
+        if key not in self._logs:
+            self._logs[key] = AccessLog(path, offset=int(start[0]), inode=start[1])
+        return self._logs[key]
+
+    def _preview_checks(
+        self, current: ReleaseRecord, release: Release, now: datetime
+    ) -> Measurement:
+        base = preview_url(current.target)
+        spec = release.strategy.blue_green
+        paths = spec.preview_checks if spec is not None else ("/",)
+        if base is None:
+            return Measurement(now, error="the target has no preview URL to check")
+        results = []
+        for path in paths:
+            try:
+                answer = self.http.get(base + path, headers={"X-Launchdeck-Check": "preview"})
+                ok = answer.status_code == 200
+                reason = f"GET {path} on the preview: {answer.status_code}"
+                numbers = {"status": float(answer.status_code)}
+            except httpx.HTTPError as exc:
+                ok, reason, numbers = False, f"GET {path} on the preview failed: {exc}", {}
+            results.append(
+                MetricResult(
+                    name=f"preview {path}",
+                    verdict=Verdict.PASS if ok else Verdict.FAIL,
+                    reason=reason,
+                    numbers=numbers,
+                    critical=True,
+                )
+            )
+        return Measurement(now, tuple(results))
+
+    # ------------------------------------------------------------------------- people act
+
+    def act(
+        self, system: str, environment: str, action: Action, request: ActionRequest
+    ) -> ReleaseView:
+        """promote [--full], pause, resume, abort (the active release) or rollback (the newest
+        release, even promoted: stable goes back to the version before it)."""
+        now = self.clock()
+        with self._lock:
+            with self.db.read() as session:
+                store = SqlReleaseStore(session)
+                current = store.active(system, environment)
+                if action == "rollback":
+                    current = store.latest(system, environment)
+            if current is None:
+                raise NotFound(
+                    f"no {'release' if action == 'rollback' else 'active release'} of {system} "
+                    f"in {environment}",
+                    hint=f"see 'launchdeck release list {system}'",
+                )
+            release = current.release
+            why = request.reason.strip()
+            try:
+                if action == "promote":
+                    gate = self._gate_view(current, now)
+                    release = promote(release, now, full=request.full, gate=gate)
+                elif action == "pause":
+                    release = pause(release, now, why or f"paused by {self.actor}")
+                elif action == "resume":
+                    release = resume(release, now, gate=self._gate_view(current, now))
+                else:
+                    if action == "rollback" and release.phase is Phase.ROLLED_BACK:
+                        raise ValueError(f"{current.ref} is already rolled back")
+                    by = "rolled back" if action == "rollback" else "aborted"
+                    release = abort(release, now, why or f"{by} by {self.actor}")
+            except ValueError as exc:
+                raise Conflict(f"{current.ref} {release.version}: {exc}") from None
+            target = self._target(current)
+            controller = dict(current.controller)
+            if action in ("promote", "resume") and not release.phase.over:
+                release = self._measure_due(
+                    current, release, controller, target, now, self._gate_view(current, now)
+                )
+            saved = self._commit(current, release, controller, target, now, passed=False)
+        return self.view(saved)
+
+    # ------------------------------------------------------------------------------ reads
+
+    def releases(
+        self,
+        *,
+        system: str | None = None,
+        environment: str | None = None,
+        active: bool | None = None,
+        limit: int = 50,
+    ) -> list[ReleaseView]:
+        with self.db.read() as session:
+            found = SqlReleaseStore(session).list(
+                system=system, environment=environment, active=active, limit=limit
+            )
+        return [self.view(r) for r in found]
+
+    def status(self, system: str, environment: str) -> ReleaseView:
+        """The active release, else the newest one."""
+        with self.db.read() as session:
+            store = SqlReleaseStore(session)
+            found = store.active(system, environment) or store.latest(system, environment)
+        if found is None:
+            raise NotFound(
+                f"no release of {system} in {environment} yet",
+                hint=f"launchdeck deploy {system} --env {environment} --version V --artifact DIR",
+            )
+        return self.view(found)
+
+    def judge(self, system: str, environment: str, metrics: Sequence[str]) -> JudgeView:
+        """The judge's verdict now on the active release's traffic (for Argo's web metric)."""
+        now = self.clock()
+        with self.db.read() as session:
+            current = SqlReleaseStore(session).active(system, environment)
+        if current is None:
+            return JudgeView(release=None, verdict="no_data", metrics=[])
+        release = current.release
+        names = tuple(metrics) or release.strategy.analysis.background
+        unknown = [m for m in names if m not in release.strategy.metric_names()]
+        if unknown:
+            raise UsageError(
+                f"release {current.ref} has no metric {unknown[0]!r}",
+                hint=f"one of: {', '.join(sorted(release.strategy.metric_names()))}",
+            )
+        measurement = measure(
+            release.strategy, names, self._traffic(current, release, dict(current.controller)), now
+        )
+        verdict = decide(measurement.results)
+        return JudgeView(
+            release=current.id,
+            verdict=str(verdict),
+            metrics=[
+                MetricView(
+                    name=r.name, verdict=str(r.verdict), reason=r.reason, numbers=dict(r.numbers)
+                )
+                for r in measurement.results
+            ],
+        )
+
+    # -------------------------------------------------------------------------- internals
+
+    def _target(self, current: ReleaseRecord) -> Target:
+        release = current.release
+        return open_target(current.target, system=release.system, environment=release.environment)
+
+    def _log_path(self, current: ReleaseRecord) -> Path:
+        path = access_log_path(current.target)
+        return path if path is not None else self.sites_dir / ".no-access-log"
+
+    def _gate_view(self, current: ReleaseRecord, now: datetime) -> GateView:
+        """The gate for this release's own change (its active_release check is itself)."""
+        release = current.release
+        verdict = self.gate.evaluate(
+            GateRequest(
+                system=release.system,
+                environment=release.environment,
+                change_type=ChangeType(current.change_type),
+                at=now,
+            )
+        )
+        blocking = [
+            c.summary
+            for c in verdict.checks
+            if c.outcome is CheckOutcome.BLOCK and c.check != "active_release"
+        ]
+        return GateView(allows=not blocking, reason="; ".join(blocking))
+
+    def _commit(
+        self,
+        current: ReleaseRecord,
+        release: Release,
+        controller: dict[str, Any],
+        target: Target,
+        now: datetime,
+        *,
+        passed: bool,
+    ) -> ReleaseRecord:
+        """Reconcile the target to `release`, save it with its events; then tell people."""
+        self._reconcile(current, release, controller, target)
+        changed = replace(
+            current,
+            release=release,
+            controller=controller,
+            updated_at=now if release != current.release else current.updated_at,
+            finished_at=now if release.phase.over and current.finished_at is None else None,
+            passed_at=now if passed else current.passed_at,
+        )
+        if not release.phase.over:
+            changed = replace(changed, finished_at=None)
+        elif current.finished_at is not None:
+            changed = replace(changed, finished_at=current.finished_at)
+        events = self._transitions(current, release, now)
+        try:
+            with self.db.unit_of_work() as uow:
+                saved = SqlReleaseStore(uow.session).save(changed)
+                appended = [SqlTimeline(uow.session).append(e) for e in events]
+                uow.commit()
+        except Conflict:  # saved by someone else meanwhile: serve what they saved
+            with self.db.read() as session:
+                theirs = SqlReleaseStore(session).get(current.id)
+            reconcile(target, desired(theirs.release))
+            raise
+        if release.phase.over:
+            for key in [k for k in self._logs if k[0] == current.id]:
+                del self._logs[key]
+        self._tell(saved, appended, automatic=passed)
+        return saved
+
+    def _reconcile(
+        self,
+        current: ReleaseRecord,
+        release: Release,
+        controller: dict[str, Any],
+        target: Target,
+    ) -> None:
+        """Make the target serve `release`; a blue-green switch first marks where the access
+        log stands (the window before it is the post-promotion analysis' baseline)."""
+        if release.blue_green and release.step >= 1 and "switch" not in controller:
+            controller["switch"] = end_of(self._log_path(current))
+        reconcile(target, desired(release))
+
+    def _transitions(
+        self, current: ReleaseRecord, release: Release, now: datetime
+    ) -> list[NewEvent]:
+        before = current.release
+        events = []
+        if desired(release).weight != desired(before).weight and not release.phase.over:
+            events.append(
+                self._event(
+                    current,
+                    "release.weight",
+                    now,
+                    note=f"{desired(release).weight:g} % of visitors on {release.version}",
+                    weight=desired(release).weight,
+                )
+            )
+        for at, phase, reason in release.history[len(before.history) :]:
+            kind = _EVENT_KINDS[phase]
+            if phase is Phase.PROGRESSING and reason == "started":
+                kind = "release.started"
+            extra: dict[str, Any] = {}
+            if phase is Phase.ROLLED_BACK:
+                extra["evidence"] = _evidence(before, release)
+                extra["weight"] = desired(before).weight
+            events.append(self._event(current, kind, at, note=reason, **extra))
+        return events
+
+    def _event(
+        self, current: ReleaseRecord, kind: str, at: datetime, *, note: str, **payload: Any
+    ) -> NewEvent:
+        release = current.release
+        return NewEvent(
+            occurred_at=at,
+            actor=self.actor,
+            kind=kind,
+            subject=f"release/{current.id}",
+            system=release.system,
+            environment=release.environment,
+            payload={
+                "release": current.id,
+                "version": release.version,
+                "previous": release.previous,
+                "strategy": release.strategy.strategy,
+                "note": note[:2000],
+                **payload,
+            },
+        )
+
+    def _tell(self, saved: ReleaseRecord, events: list[Event], *, automatic: bool) -> None:
+        if self.notify is not None:
+            for event in events:
+                if event.kind in _TOLD:
+                    try:
+                        self.notify(event)
+                    except Exception:  # telling people must never undo a release
+                        log.exception("notifying %s failed", event.kind)
+        rolled_back = any(e.kind == "release.rolled_back" for e in events)
+        if rolled_back and automatic and self.incidents is not None:
+            self._open_incident(saved, events)
+
+    def _open_incident(self, saved: ReleaseRecord, events: list[Event]) -> None:
+        from launchdeck.incidents.model import IncidentSource, OpenRequest
+        from launchdeck.incidents.severity import Signal
+
+        release = saved.release
+        event = next(e for e in events if e.kind == "release.rolled_back")
+        weight = event.payload.get("weight")
+        share = float(weight) / 100 if isinstance(weight, int | float) and weight else None
+        try:
+            assert self.incidents is not None
+            self.incidents.open(
+                OpenRequest(
+                    title=f"{release.system} {release.version} rolled back automatically"[:200],
+                    systems=(release.system,),
+                    signal=Signal.DEGRADATION,
+                    traffic_share=share,
+                    summary=release.reason[:9000],
+                    source=IncidentSource.ROLLBACK,
+                    dedupe_key=f"rollback:{release.system}:{release.environment}:{release.version}",
+                    started_at=saved.created_at,
+                    detected_at=event.occurred_at,
+                )
+            )
+        except Exception:
+            log.exception("opening the rollback incident of release #%s failed", saved.id)
+
+    def view(self, found: ReleaseRecord) -> ReleaseView:
+        return view(found, url=site_url(found.target), preview=preview_url(found.target))
+
+
+def _strategy(request: DeployRequest) -> StrategySpec:
+    strategy = request.strategy or default_strategy(request.kind or "canary")
+    if request.kind is not None and strategy.strategy != request.kind:
+        raise UsageError(
+            f"--strategy {request.kind}, but the system's rollout file is a {strategy.strategy}",
+            hint="leave --strategy out, or change the rollout file",
+        )
+    return strategy
+
+
+def _evidence(before: Release, after: Release) -> list[dict[str, Any]]:
+    """The metrics of the analyses' last measurements, as they stood at the rollback."""
+    evidence = []
+    for run in (after.step_run or before.step_run, after.background_run or before.background_run):
+        if run is None or not run.measurements:
+            continue
+        for result in run.measurements[-1].results:
+            evidence.append(
+                {
+                    "metric": result.name,
+                    "verdict": str(result.verdict),
+                    "reason": result.reason,
+                    "numbers": {k: float(v) for k, v in result.numbers.items()},
+                }
+            )
+    return evidence
+
+
+class RemoteRollouts:
+    def __init__(self, http: HttpTransport) -> None:
+        self.http = http
+
+    def deploy(self, request: DeployRequest) -> ReleaseView:
+        return self.http.request(
+            "POST", "/api/v1/releases", ReleaseView, json=request.model_dump(mode="json")
+        )
+
+    def releases(
+        self,
+        *,
+        system: str | None = None,
+        environment: str | None = None,
+        active: bool | None = None,
+        limit: int = 50,
+    ) -> list[ReleaseView]:
+        params: dict[str, Any] = {"limit": limit}
+        for key, value in (("system", system), ("environment", environment), ("active", active)):
+            if value is not None:
+                params[key] = value
+        return self.http.request("GET", "/api/v1/releases", list[ReleaseView], params=params)
+
+    def status(self, system: str, environment: str) -> ReleaseView:
+        return self.http.request("GET", f"/api/v1/releases/{system}/{environment}", ReleaseView)
+
+    def act(
+        self, system: str, environment: str, action: Action, request: ActionRequest
+    ) -> ReleaseView:
+        return self.http.request(
+            "POST",
+            f"/api/v1/releases/{system}/{environment}/{action}",
+            ReleaseView,
+            json=request.model_dump(mode="json"),
+        )
+
+    def judge(self, system: str, environment: str, metrics: Sequence[str]) -> JudgeView:
+        return self.http.request(
+            "GET",
+            f"/api/v1/releases/{system}/{environment}/judge",
+            JudgeView,
+            params={"metrics": ",".join(metrics)},
+        )

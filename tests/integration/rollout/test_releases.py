@@ -1,0 +1,323 @@
+"""Releases end to end: the release service on a real nginx and a real store (SQLite and
+PostgreSQL), with synthetic visitors and a clock moved by hand.
+
+v1 is the first release (served at once); v2 ships in maintenance mode (every canary page
+answers 503) and is rolled back by itself, with the evidence on the timeline, a notification
+and an incident; v3 is healthy and promoted; blue-green previews, switches and rolls back in an
+instant; a freeze that begins mid-rollout pauses it and lets a rollback through; one release at
+a time per system and environment, which the gate says too.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from nginx_sites import build
+
+from launchdeck.calendar.model import ChangeType
+from launchdeck.checks import installed_checks
+from launchdeck.errors import Blocked, Conflict
+from launchdeck.gate.model import CheckOutcome, GateRequest
+from launchdeck.gate.service import GateService
+from launchdeck.incidents.model import IncidentSource
+from launchdeck.incidents.service import IncidentService
+from launchdeck.reliability.service import prometheus_sources
+from launchdeck.rollout.release import Phase
+from launchdeck.rollout.service import RolloutService
+from launchdeck.rollout.strategy import parse_strategy
+from launchdeck.rollout.targets.nginx import NginxStatic
+from launchdeck.rollout.views import ActionRequest, DeployRequest, ReleaseView
+from launchdeck.store import Database
+from launchdeck.timeline.model import Event, TimelineQuery
+from launchdeck.timeline.service import TimelineService
+from launchdeck.workspace.service import WorkspaceService
+from launchdeck.workspace.spec import WorkspaceSpec
+
+pytestmark = pytest.mark.xdist_group("nginx")
+
+CANARY = parse_strategy(
+    "strategy: canary\n"
+    "steps:\n"
+    "  - set_weight: 50\n"
+    "  - analysis: {metrics: [error_rate, conversion_rate], count: 4}\n"
+    "  - set_weight: 100\n"
+    "analysis: {interval: 1m, background: [error_rate]}\n"
+    "metrics:\n"
+    "  - {name: conversion_rate, kind: conversion_rate, min_sample: 300}\n",
+    source="shop-canary.yaml",
+)
+BLUE_GREEN = parse_strategy(
+    "strategy: blue-green\n"
+    "analysis: {interval: 1m, count: 2, background: [error_rate]}\n"
+    "blue_green: {preview_checks: [/, /buy/], post_promotion: 3m, keep_previous: 1h}\n",
+    source="shop-blue-green.yaml",
+)
+PAGES = {
+    "v1": {"index.html": "v1", "buy/index.html": "buy v1"},
+    "v2": {"index.html": "v2", "buy/index.html": "buy v2", "maintenance.html": "back soon"},
+    "v3": {"index.html": "v3", "buy/index.html": "buy v3"},
+    "v4": {"index.html": "v4"},  # no /buy/: its preview check fails
+}
+
+
+def _workspace(site_root: Path) -> WorkspaceSpec:
+    return WorkspaceSpec.model_validate(
+        {
+            "version": 1,
+            "workspace": {"name": "releases-suite", "timezone": "UTC"},
+            "environments": [{"id": "production", "production_like": True}],
+            "systems": [
+                {
+                    "id": "shop",
+                    "tier": 1,
+                    "environments": {"production": {"target": {"root": str(site_root)}}},
+                }
+            ],
+            "campaigns": [  # frozen from 11-24 00:00Z (24 h before) to 11-28 00:00Z
+                {
+                    "id": "launch",
+                    "name": "Launch",
+                    "start": "2026-11-25T00:00:00",
+                    "end": "2026-11-26T00:00:00",
+                    "tier": 1,
+                    "systems": ["shop"],
+                }
+            ],
+        }
+    )
+
+
+class Told:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+
+@pytest.fixture
+def told() -> Told:
+    return Told()
+
+
+@pytest.fixture
+def service(
+    db: Database, clock: Any, tmp_path: Path, prometheus_url: str, told: Told
+) -> Iterator[RolloutService]:
+    WorkspaceService(db, actor="gitops", clock=clock).apply(_workspace(tmp_path / "site"))
+    sources = prometheus_sources(prometheus_url, timeout_s=1)
+    gate = GateService(
+        db, actor="ci", clock=clock, checks=installed_checks(db, clock=clock, sources=sources)
+    )
+    service = RolloutService(
+        db,
+        actor="ci",
+        clock=clock,
+        gate=gate,
+        sites_dir=tmp_path / "sites",
+        incidents=IncidentService(db, actor="launchdeck", clock=clock),
+        notify=told,
+    )
+    yield service
+    service.close()
+    if (tmp_path / "site" / "site.json").exists():
+        site(tmp_path).stop()
+
+
+def site(tmp_path: Path) -> NginxStatic:
+    """The suite's site as the target settings describe it (ports from its site.json)."""
+    import json
+
+    kept = json.loads((tmp_path / "site" / "site.json").read_text())
+    return NginxStatic(tmp_path / "site", port=kept["port"], preview_port=kept["preview_port"])
+
+
+def deploy(
+    service: RolloutService, tmp_path: Path, version: str, strategy: Any = CANARY, **extra: Any
+) -> ReleaseView:
+    artifact = build(tmp_path, version, PAGES[version])
+    return service.deploy(
+        DeployRequest(
+            system="shop",
+            version=version,
+            artifact=str(artifact),
+            strategy=strategy,
+            **extra,
+        )
+    )
+
+
+def visit(url: str, rng: random.Random, first: int, count: int, converts: float) -> None:
+    """`count` new visitors: each sees the home page, and orders at `converts` (stable v1's
+    rate) unless the page is down."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for i in range(first, first + count):
+            cookie = {"Cookie": f"ld_uid=visitor-{first}-{i}"}
+            page = client.get("/", headers=cookie)
+            if page.status_code == 200 and rng.random() < converts:
+                client.post("/__ld/convert", headers=cookie)
+
+
+def run(
+    service: RolloutService, clock: Any, url: str, release_id: int, minutes: int
+) -> ReleaseView:
+    """A pass a minute, with 300 visitors between passes, until the release ends."""
+    rng = random.Random(7)
+    view = service.view(service.take_pass(release_id))
+    for minute in range(minutes):
+        if view.phase in (Phase.PROMOTED, Phase.ROLLED_BACK):
+            break
+        visit(url, rng, first=minute * 1000, count=300, converts=0.06)
+        clock.advance(timedelta(minutes=1))
+        view = service.view(service.take_pass(release_id))
+    return view
+
+
+def events(db: Database, clock: Any, kind: str) -> list[Event]:
+    page = TimelineService(db, clock=clock).query(TimelineQuery(kind=kind, limit=100))
+    return page.events
+
+
+def test_a_canary_in_maintenance_is_rolled_back_by_itself_with_its_evidence(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path, told: Told
+) -> None:
+    first = deploy(service, tmp_path, "v1")
+    assert first.phase is Phase.PROMOTED
+    assert "first release" in first.reason
+    served = site(tmp_path)
+    assert httpx.get(served.url).text == "v1"
+
+    canary = deploy(service, tmp_path, "v2")
+    assert (canary.phase, canary.weight, canary.canary) == (Phase.PROGRESSING, 50, "v2")
+    assert served.served().weight == 50
+
+    done = run(service, clock, served.url, canary.id, minutes=10)
+
+    assert done.phase is Phase.ROLLED_BACK
+    assert "step analysis failed" in done.reason
+    now = served.served()
+    assert (now.stable, now.canary, now.weight) == ("v1", None, 0)
+    answers = {httpx.get(served.url, headers={"Cookie": f"ld_uid=x{i}"}).text for i in range(40)}
+    assert answers == {"v1"}
+    [rolled] = events(db, clock, "release.rolled_back")
+    evidence = rolled.payload["evidence"]
+    assert isinstance(evidence, list)
+    failing = {e["metric"]: e for e in evidence if isinstance(e, dict) and e["verdict"] == "fail"}
+    assert set(failing) == {"error_rate", "conversion_rate"}  # 503s, and nobody orders
+    numbers = failing["error_rate"]["numbers"]
+    assert numbers["canary_events"] == numbers["canary_units"] > 0  # every canary page a 503
+    assert numbers["baseline_events"] == 0
+    assert rolled.payload["weight"] == 50
+    assert "release.rolled_back" in [e.kind for e in told.events]
+    incidents = IncidentService(db, actor="t", clock=clock).list_incidents()
+    [incident] = [i for i in incidents if i.source is IncidentSource.ROLLBACK]
+    assert incident.systems == ("shop",)
+    assert incident.traffic_share == pytest.approx(0.5)
+
+
+def test_a_healthy_canary_is_promoted_step_by_step(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path
+) -> None:
+    deploy(service, tmp_path, "v1")
+    canary = deploy(service, tmp_path, "v3")
+
+    done = run(service, clock, site(tmp_path).url, canary.id, minutes=15)
+
+    assert done.phase is Phase.PROMOTED, done.reason
+    assert site(tmp_path).served().stable == "v3"
+    assert [s.state for s in done.steps] == ["done", "done", "done"]
+    weights = [e.payload["weight"] for e in reversed(events(db, clock, "release.weight"))]
+    assert weights == [50]  # set_weight 100 is the last step: promoted in the same pass
+    assert done.step_analysis is None and done.finished_at is not None
+
+
+def test_one_release_at_a_time_and_the_gate_says_so(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path, prometheus_url: str
+) -> None:
+    deploy(service, tmp_path, "v1")
+    running = deploy(service, tmp_path, "v3")
+    with pytest.raises(Conflict, match=f"#{running.id} v3"):
+        deploy(service, tmp_path, "v2")
+    gate = GateService(
+        db,
+        actor="ci",
+        clock=clock,
+        checks=installed_checks(
+            db, clock=clock, sources=prometheus_sources(prometheus_url, timeout_s=1)
+        ),
+    )
+
+    def outcome(change: ChangeType) -> CheckOutcome:
+        verdict = gate.check(GateRequest(system="shop", change_type=change))
+        [check] = [c for c in verdict.checks if c.check == "active_release"]
+        return check.outcome
+
+    assert outcome(ChangeType.FEATURE) is CheckOutcome.BLOCK
+    assert outcome(ChangeType.FLAG) is CheckOutcome.WARN
+    assert outcome(ChangeType.ROLLBACK) is CheckOutcome.PASS
+
+    aborted = service.act("shop", "production", "abort", ActionRequest(reason="wrong copy"))
+    assert (aborted.phase, aborted.reason) == (Phase.ROLLED_BACK, "wrong copy")
+    assert site(tmp_path).served().canary is None
+    assert outcome(ChangeType.FEATURE) is CheckOutcome.PASS
+    assert deploy(service, tmp_path, "v2").phase is Phase.PROGRESSING
+
+
+def test_a_freeze_that_begins_mid_rollout_pauses_it_and_lets_a_rollback_through(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    clock.now = clock.now.replace(day=23, hour=23, minute=58)  # the freeze begins 11-24 00:00Z
+    deploy(service, tmp_path, "v1")
+    canary = deploy(service, tmp_path, "v3")
+    assert canary.phase is Phase.PROGRESSING
+
+    done = run(service, clock, site(tmp_path).url, canary.id, minutes=6)
+
+    assert done.phase is Phase.PAUSED and done.paused_by_gate
+    assert "gate refuses" in done.reason and "freeze 'Launch'" in done.reason
+    with pytest.raises(Conflict, match="gate refuses"):
+        service.act("shop", "production", "resume", ActionRequest())
+    back = service.act("shop", "production", "rollback", ActionRequest(reason="not now"))
+    assert back.phase is Phase.ROLLED_BACK
+    assert site(tmp_path).served().stable == "v1"
+    with pytest.raises(Blocked, match=r"freeze .Launch."):
+        deploy(service, tmp_path, "v2")
+
+
+def test_blue_green_previews_switches_and_rolls_back_in_an_instant(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    deploy(service, tmp_path, "v1")
+    served = site(tmp_path)
+    green = deploy(service, tmp_path, "v3", strategy=BLUE_GREEN)
+    assert (green.stable, green.preview) == ("v1", "v3")
+    assert httpx.get(served.url).text == "v1"
+    assert httpx.get(served.preview_url).text == "v3"
+
+    done = run(service, clock, served.url, green.id, minutes=10)
+
+    assert done.phase is Phase.PROMOTED, done.reason
+    assert (served.served().stable, served.served().preview) == ("v3", "v1")
+    assert httpx.get(served.url).text == "v3"
+    back = service.act("shop", "production", "rollback", ActionRequest())
+    assert back.phase is Phase.ROLLED_BACK
+    assert httpx.get(served.url).text == "v1"
+
+
+def test_a_blue_green_preview_that_fails_its_checks_is_never_switched(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    deploy(service, tmp_path, "v1")
+    green = deploy(service, tmp_path, "v4", strategy=BLUE_GREEN)
+
+    done = run(service, clock, site(tmp_path).url, green.id, minutes=6)
+
+    assert done.phase is Phase.ROLLED_BACK
+    assert "preview /buy/" in done.reason
+    assert site(tmp_path).served().stable == "v1"
