@@ -152,6 +152,8 @@ def rollout_service(
         sites_dir=settings.resolved_sites_dir,
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         notify=notifications.change_recorded,
+        prometheus_url=settings.prometheus_url,
+        hooks_dir=settings.workspace_dir,
     )
 
 

@@ -26,6 +26,7 @@ on by itself once the gate allows it again. Rolling back is always allowed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +37,7 @@ from launchdeck.rollout.strategy import Analysis, Pause, SetWeight, StrategySpec
 
 __all__ = [
     "Desired",
+    "Gate",
     "GateView",
     "Phase",
     "Release",
@@ -72,6 +74,21 @@ class GateView:
 
     allows: bool
     reason: str = ""
+    refusal: str = "the gate refuses"
+    """How a refusal reads ("the gate refuses", "waiting for confirmation" for a hook)."""
+
+    @property
+    def why(self) -> str:
+        return f"{self.refusal}: {self.reason}"
+
+
+Gate = GateView | Callable[["Release"], GateView]
+"""The gate's answer, or a function asked at each step boundary with the release as it stands
+there (so a confirm-traffic-increase or confirm-promotion hook is asked at its own boundary)."""
+
+
+def _ask(gate: Gate, release: Release) -> GateView:
+    return gate(release) if callable(gate) else gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,19 +144,22 @@ def desired(release: Release) -> Desired:
     return Desired(stable=release.previous, canary=release.version, weight=release.weight)
 
 
-def start(release: Release, now: datetime, *, gate: GateView) -> Release:
+def start(release: Release, now: datetime, *, gate: Gate) -> Release:
     """Begin a pending release (if the gate allows it), then run what is due."""
     if release.phase is not Phase.PENDING:
         raise ValueError(f"the release is {release.phase}, not pending")
-    if not gate.allows:
-        return _moved(release, now, Phase.PENDING, f"the gate refuses: {gate.reason}")
+    view = _ask(gate, release)
+    if not view.allows:
+        if release.reason == view.why:
+            return release
+        return _moved(release, now, Phase.PENDING, view.why)
     begun = _moved(release, now, Phase.PROGRESSING, "started", step=0, step_started_at=now)
     return advance(begun, now, gate=gate)
 
 
-def advance(release: Release, now: datetime, *, gate: GateView) -> Release:
+def advance(release: Release, now: datetime, *, gate: Gate) -> Release:
     """Run every step whose condition is met, asking the gate at each boundary."""
-    if release.phase is Phase.PAUSED and release.paused_by_gate and gate.allows:
+    if release.phase is Phase.PAUSED and release.paused_by_gate and _ask(gate, release).allows:
         release = _moved(release, now, Phase.PROGRESSING, "the gate allows it again")
     while release.phase is Phase.PROGRESSING:
         moved = _step(release, now, gate)
@@ -190,15 +210,16 @@ def promote(
     now: datetime,
     *,
     full: bool = False,
-    gate: GateView,
+    gate: Gate,
     reason: str = "promoted in full by hand",
 ) -> Release:
     """A person moves the release on: past the current step, or (`full`) straight to the end."""
     if release.phase.over:
         raise ValueError(f"the release is already {release.phase.replace('_', ' ')}")
     if full:
-        if not gate.allows:
-            raise ValueError(f"the gate refuses: {gate.reason}")
+        view = _ask(gate, release)
+        if not view.allows:
+            raise ValueError(view.why)
         return _promoted(release, now, reason)
     skipped = _moved(
         release,
@@ -218,11 +239,12 @@ def pause(release: Release, now: datetime, reason: str) -> Release:
     return _moved(release, now, Phase.PAUSED, reason)
 
 
-def resume(release: Release, now: datetime, *, gate: GateView) -> Release:
+def resume(release: Release, now: datetime, *, gate: Gate) -> Release:
     if release.phase is not Phase.PAUSED:
         raise ValueError(f"the release is {release.phase}, not paused")
-    if not gate.allows:
-        raise ValueError(f"the gate refuses: {gate.reason}")
+    view = _ask(gate, release)
+    if not view.allows:
+        raise ValueError(view.why)
     # An analysis that paused it (inconclusive) starts over; a passing one goes on.
     step_run, background = release.step_run, release.background_run
     if step_run is not None and step_run.phase is RunPhase.INCONCLUSIVE:
@@ -258,19 +280,18 @@ def abort(release: Release, now: datetime, reason: str) -> Release:
 # ---------------------------------------------------------------------------------- internals
 
 
-def _step(release: Release, now: datetime, gate: GateView) -> Release:
+def _step(release: Release, now: datetime, gate: Gate) -> Release:
     """One move forward from the current step, or `release` itself when nothing is due."""
     if release.blue_green:
         return _blue_green_step(release, now, gate)
     steps = release.strategy.steps
+    if release.gate_passed < release.step:  # a step boundary (promotion too): the gate is asked
+        view = _ask(gate, release)
+        if not view.allows:
+            return _moved(release, now, Phase.PAUSED, view.why, paused_by_gate=True)
+        return replace(release, gate_passed=release.step)
     if release.step >= len(steps):
         return _promoted(release, now, "every step passed")
-    if release.gate_passed < release.step:  # a step boundary: the gate is asked
-        if not gate.allows:
-            return _moved(
-                release, now, Phase.PAUSED, f"the gate refuses: {gate.reason}", paused_by_gate=True
-            )
-        return replace(release, gate_passed=release.step)
     step = steps[release.step]
     if isinstance(step, SetWeight):
         background = release.background_run
@@ -296,7 +317,7 @@ def _analysis_step(release: Release, now: datetime, count: int | None) -> Releas
     return release
 
 
-def _blue_green_step(release: Release, now: datetime, gate: GateView) -> Release:
+def _blue_green_step(release: Release, now: datetime, gate: Gate) -> Release:
     if release.step >= 1:
         if release.step_run is None:
             window = release.strategy.blue_green
@@ -314,9 +335,15 @@ def _blue_green_step(release: Release, now: datetime, gate: GateView) -> Release
         return replace(release, step_run=AnalysisRun(spec, now, count=spec.count))
     if run.phase is not RunPhase.SUCCESSFUL:
         return release
-    if not gate.allows:  # the switch is a step boundary too
-        why = f"the gate refuses the switch: {gate.reason}"
-        return _moved(release, now, Phase.PAUSED, why, paused_by_gate=True)
+    view = _ask(gate, release)
+    if not view.allows:  # the switch is a step boundary too
+        return _moved(
+            release,
+            now,
+            Phase.PAUSED,
+            f"{view.refusal} the switch: {view.reason}",
+            paused_by_gate=True,
+        )
     return _moved(
         release, now, Phase.PROGRESSING, "switched to the new colour", step=1, step_run=None
     )

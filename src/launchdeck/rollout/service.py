@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -38,11 +39,21 @@ from launchdeck.gate.model import CheckOutcome, Decision, GateRequest
 from launchdeck.gate.service import GateService
 from launchdeck.rollout.access_log import AccessLog, Traffic, end_of, window
 from launchdeck.rollout.analysis import Measurement
+from launchdeck.rollout.hook_runner import run_hooks
+from launchdeck.rollout.hooks import (
+    HookResult,
+    HookType,
+    failed_check,
+    gate_results,
+    hook_payload,
+    rollback_requested,
+)
 from launchdeck.rollout.judge import MetricResult, Verdict, decide
-from launchdeck.rollout.measure import measure
+from launchdeck.rollout.measure import Reading, measure
 from launchdeck.rollout.reconcile import reconcile
 from launchdeck.rollout.record import ReleaseRecord
 from launchdeck.rollout.release import (
+    Gate,
     GateView,
     Phase,
     Release,
@@ -59,7 +70,8 @@ from launchdeck.rollout.release import (
     start,
 )
 from launchdeck.rollout.sites import access_log_path, open_target, preview_url, resolve, site_url
-from launchdeck.rollout.strategy import StrategySpec, default_strategy
+from launchdeck.rollout.sources import SourceContext, read_readings
+from launchdeck.rollout.strategy import SetWeight, StrategySpec, default_strategy
 from launchdeck.rollout.targets.base import Target
 from launchdeck.rollout.views import (
     ActionRequest,
@@ -88,6 +100,7 @@ _EVENT_KINDS = {
     Phase.PROMOTED: "release.promoted",
     Phase.ROLLED_BACK: "release.rolled_back",
 }
+_ENDS = ("release.promoted", "release.rolled_back")
 _TOLD = ("release.paused", "release.promoted", "release.rolled_back", "release.started")
 """Kinds people are told about (Slack, Teams … as the workspace routes them)."""
 
@@ -127,6 +140,8 @@ class RolloutService:
         incidents: Incidents | None = None,
         notify: Callable[[Event], None] | None = None,
         http: httpx.Client | None = None,
+        prometheus_url: str = "http://127.0.0.1:9090",
+        hooks_dir: Path | None = None,
     ) -> None:
         self.db = db
         self.actor = actor
@@ -136,6 +151,9 @@ class RolloutService:
         self.incidents = incidents
         self.notify = notify
         self.http = http or httpx.Client(timeout=10)
+        self.prometheus_url = prometheus_url
+        self.hooks_dir = hooks_dir
+        """Where command hooks run (the workspace directory: relative commands resolve there)."""
         self._logs: dict[tuple[int, str], AccessLog] = {}
         self._lock = threading.Lock()
 
@@ -245,18 +263,70 @@ class RolloutService:
             if current.release.phase.over:
                 return current
             target = self._target(current)
-            gate = self._gate_view(current, now)
+            gate = self._gate(current, now)
             release, controller = current.release, dict(current.controller)
             if release.phase is Phase.PENDING:
-                controller["since"] = end_of(self._log_path(current))
-                release = start(release, now, gate=gate)
-                if release.phase is not Phase.PENDING and release.previous is None:
-                    first = "the first release: nothing to compare it with, served at once"
-                    release = promote(release, now, full=True, gate=gate, reason=first)
+                release = self._start(current, controller, now, gate)
             else:
-                release = advance(release, now, gate=gate)
-            release = self._measure_due(current, release, controller, target, now, gate)
+                asked = rollback_requested(self._hooks(release, HookType.ROLLBACK, now))
+                if asked is not None:
+                    release = abort(release, now, f"rollback hook {asked}")
+                else:
+                    release = advance(release, now, gate=gate)
+            if not release.phase.over:
+                release = self._measure_due(current, release, controller, target, now, gate)
             return self._commit(current, release, controller, target, now, passed=True)
+
+    def _start(
+        self, current: ReleaseRecord, controller: dict[str, Any], now: datetime, gate: Gate
+    ) -> Release:
+        """confirm-rollout hooks, the gate, then pre-rollout hooks before any traffic moves."""
+        release = current.release
+        confirmed, why = gate_results(self._hooks(release, HookType.CONFIRM_ROLLOUT, now))
+        if not confirmed:
+            held = GateView(False, f"confirm-rollout hook {why}", "waiting for confirmation")
+            return start(release, now, gate=held)
+        controller["since"] = end_of(self._log_path(current))
+        release = start(release, now, gate=gate)
+        if release.phase is Phase.PENDING:
+            return release
+        failed = failed_check(self._hooks(release, HookType.PRE_ROLLOUT, now))
+        if failed is not None:
+            return abort(release, now, f"pre-rollout hook {failed}")
+        if release.previous is None:
+            first = "the first release: nothing to compare it with, served at once"
+            return promote(release, now, full=True, gate=gate, reason=first)
+        return release
+
+    def _gate(self, current: ReleaseRecord, now: datetime) -> Gate:
+        """The gate as the release machine asks it at each boundary: the deploy gate (asked
+        once a pass, when first needed), then the confirm hooks of the boundary."""
+        asked: list[GateView] = []
+
+        def ask(release: Release) -> GateView:
+            if not asked:
+                asked.append(self._gate_view(current, now))
+            view = asked[0]
+            kind = _boundary(release)
+            if not view.allows or kind is None:
+                return view
+            if not any(h.type is kind for h in release.strategy.hooks):
+                return view
+            confirmed, why = gate_results(self._hooks(release, kind, now))
+            if confirmed:
+                return view
+            return GateView(False, f"{kind} hook {why}", "waiting for confirmation")
+
+        return ask
+
+    def _hooks(
+        self, release: Release, kind: HookType, now: datetime, **extra: object
+    ) -> list[HookResult]:
+        hooks = release.strategy.hooks
+        if not any(h.type is kind for h in hooks):
+            return []
+        payload = {**hook_payload(release, now=now), **extra}
+        return run_hooks(hooks, kind, payload, client=self.http, cwd=self.hooks_dir)
 
     def _measure_due(
         self,
@@ -265,7 +335,7 @@ class RolloutService:
         controller: dict[str, Any],
         target: Target,
         now: datetime,
-        gate: GateView,
+        gate: Gate,
     ) -> Release:
         self._reconcile(current, release, controller, target)
         for which in due(release, now):
@@ -290,7 +360,30 @@ class RolloutService:
             traffic = self._traffic(current, release, controller)
         except OSError as exc:
             return Measurement(now, error=f"the access log cannot be read: {exc}")
-        return measure(release.strategy, metrics, traffic, now)
+        taken = measure(
+            release.strategy, metrics, traffic, now, readings=self._readings(release, metrics, now)
+        )
+        failed = failed_check(self._hooks(release, HookType.ROLLOUT, now))
+        if failed is None or taken.error is not None:
+            return taken
+        hook = MetricResult("rollout hooks", Verdict.FAIL, f"rollout hook {failed}", critical=True)
+        return replace(taken, results=(*taken.results, hook))
+
+    def _readings(
+        self, release: Release, metrics: Sequence[str], now: datetime
+    ) -> dict[str, Reading]:
+        """Prometheus and web metrics read now (access-log metrics need none)."""
+        started = next((at for at, _, why in release.history if why == "started"), None)
+        context = SourceContext(
+            system=release.system,
+            environment=release.environment,
+            at=now,
+            interval=release.strategy.analysis.interval,
+            prometheus_url=self.prometheus_url,
+            environ=os.environ,
+            since=started,
+        )
+        return read_readings(release.strategy, metrics, context=context, client=self.http)
 
     def _traffic(
         self, current: ReleaseRecord, release: Release, controller: dict[str, Any]
@@ -362,14 +455,14 @@ class RolloutService:
                 )
             release = current.release
             why = request.reason.strip()
+            gate = self._gate(current, now)
             try:
                 if action == "promote":
-                    gate = self._gate_view(current, now)
                     release = promote(release, now, full=request.full, gate=gate)
                 elif action == "pause":
                     release = pause(release, now, why or f"paused by {self.actor}")
                 elif action == "resume":
-                    release = resume(release, now, gate=self._gate_view(current, now))
+                    release = resume(release, now, gate=gate)
                 else:
                     if action == "rollback" and release.phase is Phase.ROLLED_BACK:
                         raise ValueError(f"{current.ref} is already rolled back")
@@ -380,9 +473,7 @@ class RolloutService:
             target = self._target(current)
             controller = dict(current.controller)
             if action in ("promote", "resume") and not release.phase.over:
-                release = self._measure_due(
-                    current, release, controller, target, now, self._gate_view(current, now)
-                )
+                release = self._measure_due(current, release, controller, target, now, gate)
             saved = self._commit(current, release, controller, target, now, passed=False)
         return self.view(saved)
 
@@ -430,7 +521,11 @@ class RolloutService:
                 hint=f"one of: {', '.join(sorted(release.strategy.metric_names()))}",
             )
         measurement = measure(
-            release.strategy, names, self._traffic(current, release, dict(current.controller)), now
+            release.strategy,
+            names,
+            self._traffic(current, release, dict(current.controller)),
+            now,
+            readings=self._readings(release, names, now),
         )
         verdict = decide(measurement.results)
         return JudgeView(
@@ -574,6 +669,11 @@ class RolloutService:
         )
 
     def _tell(self, saved: ReleaseRecord, events: list[Event], *, automatic: bool) -> None:
+        release = saved.release
+        for event in events:  # informational: a failure is logged by the runner, never fatal
+            self._hooks(release, HookType.EVENT, event.occurred_at, event=event.kind)
+        if release.phase.over and any(e.kind in _ENDS for e in events):
+            self._hooks(release, HookType.POST_ROLLOUT, events[-1].occurred_at)
         if self.notify is not None:
             for event in events:
                 if event.kind in _TOLD:
@@ -613,6 +713,19 @@ class RolloutService:
 
     def view(self, found: ReleaseRecord) -> ReleaseView:
         return view(found, url=site_url(found.target), preview=preview_url(found.target))
+
+
+def _boundary(release: Release) -> HookType | None:
+    """The confirm hook of the step boundary `release` stands at, if any."""
+    steps = release.strategy.steps
+    if release.blue_green:
+        return HookType.CONFIRM_PROMOTION if release.step == 0 else None
+    if release.step >= len(steps):
+        return HookType.CONFIRM_PROMOTION
+    step = steps[release.step]
+    if isinstance(step, SetWeight) and step.set_weight > release.weight:
+        return HookType.CONFIRM_TRAFFIC_INCREASE
+    return None
 
 
 def _strategy(request: DeployRequest) -> StrategySpec:

@@ -321,3 +321,80 @@ def test_a_blue_green_preview_that_fails_its_checks_is_never_switched(
     assert done.phase is Phase.ROLLED_BACK
     assert "preview /buy/" in done.reason
     assert site(tmp_path).served().stable == "v1"
+
+
+def with_hooks(tmp_path: Path, *hooks: str) -> Any:
+    """CANARY with command hooks (`type: argv…` lines as YAML flow mappings)."""
+    text = (
+        "strategy: canary\n"
+        "steps:\n"
+        "  - set_weight: 50\n"
+        "  - analysis: {metrics: [error_rate], count: 2}\n"
+        "analysis: {interval: 1m, background: [error_rate]}\n"
+        "hooks:\n" + "".join(f"  - {hook}\n" for hook in hooks)
+    )
+    return parse_strategy(text, source=str(tmp_path / "hooks.yaml"))
+
+
+def test_confirm_hooks_hold_the_release_until_they_say_yes(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    approvals = tmp_path / "approvals"
+    approvals.mkdir()
+    strategy = with_hooks(
+        tmp_path,
+        f"{{name: qa, type: confirm-rollout, command: [test, -f, {approvals}/start]}}",
+        f"{{name: marketing, type: confirm-promotion, command: [test, -f, {approvals}/promote]}}",
+    )
+    deploy(service, tmp_path, "v1")
+    held = deploy(service, tmp_path, "v3", strategy=strategy)
+    assert held.phase is Phase.PENDING
+    assert held.reason.startswith("waiting for confirmation: confirm-rollout hook")
+    assert site(tmp_path).served().canary is None
+
+    (approvals / "start").touch()
+    clock.advance(timedelta(minutes=1))
+    moving = service.view(service.take_pass(held.id))
+    assert (moving.phase, moving.weight) == (Phase.PROGRESSING, 50)
+
+    waiting = run(service, clock, site(tmp_path).url, held.id, minutes=5)
+    assert waiting.phase is Phase.PAUSED and waiting.paused_by_gate
+    assert "confirm-promotion hook" in waiting.reason and "marketing" in waiting.reason
+    assert site(tmp_path).served().weight == 50
+
+    (approvals / "promote").touch()
+    clock.advance(timedelta(minutes=1))
+    done = service.view(service.take_pass(held.id))
+    assert done.phase is Phase.PROMOTED
+    assert site(tmp_path).served().stable == "v3"
+
+
+def test_a_failing_pre_rollout_hook_rolls_back_before_any_visitor_sees_the_canary(
+    service: RolloutService, tmp_path: Path
+) -> None:
+    strategy = with_hooks(tmp_path, "{name: smoke, type: pre-rollout, command: ['false']}")
+    deploy(service, tmp_path, "v1")
+    release = deploy(service, tmp_path, "v3", strategy=strategy)
+    assert release.phase is Phase.ROLLED_BACK
+    assert release.reason.startswith("pre-rollout hook")
+    assert site(tmp_path).served().canary is None
+
+
+def test_a_rollback_hook_that_says_yes_rolls_the_release_back(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    stop = tmp_path / "stop"
+    strategy = with_hooks(
+        tmp_path, f"{{name: big-red-button, type: rollback, command: [test, -f, {stop}]}}"
+    )
+    deploy(service, tmp_path, "v1")
+    release = deploy(service, tmp_path, "v3", strategy=strategy)
+    clock.advance(timedelta(minutes=1))
+    assert service.view(service.take_pass(release.id)).phase is Phase.PROGRESSING
+
+    stop.touch()
+    clock.advance(timedelta(minutes=1))
+    back = service.view(service.take_pass(release.id))
+    assert back.phase is Phase.ROLLED_BACK
+    assert "big-red-button" in back.reason
+    assert site(tmp_path).served().canary is None

@@ -109,8 +109,14 @@ def test_nested_fields_are_named_by_their_dotted_path() -> None:
             before="https://old.example",
             after="https://new.example",
         ),
-        FieldChange(field="environments.qa", before=None, after={"url": None, "config": {}, "target": None}),
-        FieldChange(field="environments.staging", before={"url": None, "config": {}, "target": None}, after=None),
+        FieldChange(
+            field="environments.qa", before=None, after={"url": None, "config": {}, "target": None}
+        ),
+        FieldChange(
+            field="environments.staging",
+            before={"url": None, "config": {}, "target": None},
+            after=None,
+        ),
     )
 
 
