@@ -122,9 +122,7 @@ def test_a_controller_killed_mid_step_reconciles_the_site_when_it_restarts(
     workspace: Path,
 ) -> None:
     cli(workspace, "apply")
-    first = cli(
-        workspace, "deploy", "shop", "--version", "v1", "--artifact", "builds/v1", "--json"
-    )
+    first = cli(workspace, "deploy", "shop", "--version", "v1", "--artifact", "builds/v1", "--json")
     assert first["phase"] == "promoted"
     canary = cli(
         workspace, "deploy", "shop", "--version", "v2", "--artifact", "builds/v2", "--json"

@@ -63,7 +63,10 @@ PAGES = {
     "v2": {"index.html": "v2", "buy/index.html": "buy v2", "maintenance.html": "back soon"},
     "v3": {"index.html": "v3", "buy/index.html": "buy v3"},
     "v4": {"index.html": "v4"},  # no /buy/: its preview check fails
+    "v5": {"index.html": "v5", "buy/index.html": "buy v5 (the button does nothing)"},
 }
+CONVERTS = {"v1": 0.06, "v3": 0.06, "v4": 0.06, "v5": 0.01}
+"""How often a visitor of each version orders (v2's pages are down; v5's Buy button is broken)."""
 
 
 def _workspace(site_root: Path) -> WorkspaceSpec:
@@ -153,14 +156,14 @@ def deploy(
     )
 
 
-def visit(url: str, rng: random.Random, first: int, count: int, converts: float) -> None:
-    """`count` new visitors: each sees the home page, and orders at `converts` (stable v1's
-    rate) unless the page is down."""
+def visit(url: str, rng: random.Random, first: int, count: int) -> None:
+    """`count` new visitors: each sees the home page and orders at its version's rate."""
     with httpx.Client(base_url=url, timeout=10) as client:
         for i in range(first, first + count):
             cookie = {"Cookie": f"ld_uid=visitor-{first}-{i}"}
             page = client.get("/", headers=cookie)
-            if page.status_code == 200 and rng.random() < converts:
+            served = page.text if page.status_code == 200 else "down"
+            if rng.random() < CONVERTS.get(served, 0.0):
                 client.post("/__ld/convert", headers=cookie)
 
 
@@ -173,7 +176,7 @@ def run(
     for minute in range(minutes):
         if view.phase in (Phase.PROMOTED, Phase.ROLLED_BACK):
             break
-        visit(url, rng, first=minute * 1000, count=300, converts=0.06)
+        visit(url, rng, first=minute * 1000, count=300)
         clock.advance(timedelta(minutes=1))
         view = service.view(service.take_pass(release_id))
     return view
@@ -398,3 +401,21 @@ def test_a_rollback_hook_that_says_yes_rolls_the_release_back(
     assert back.phase is Phase.ROLLED_BACK
     assert "big-red-button" in back.reason
     assert site(tmp_path).served().canary is None
+
+
+def test_a_canary_whose_buy_button_is_broken_is_rolled_back_on_conversion(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path
+) -> None:
+    deploy(service, tmp_path, "v1")
+    canary = deploy(service, tmp_path, "v5")
+
+    done = run(service, clock, site(tmp_path).url, canary.id, minutes=20)
+
+    assert done.phase is Phase.ROLLED_BACK
+    assert "conversion_rate" in done.reason
+    [rolled] = events(db, clock, "release.rolled_back")
+    evidence = rolled.payload["evidence"]
+    assert isinstance(evidence, list)
+    verdicts = {e["metric"]: e["verdict"] for e in evidence if isinstance(e, dict)}
+    assert verdicts["conversion_rate"] == "fail"
+    assert verdicts["error_rate"] != "fail"  # the pages answer: only the orders are missing
