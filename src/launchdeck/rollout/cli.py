@@ -320,6 +320,54 @@ _action(
 )
 
 
+@release_app.command("export")
+def export(
+    ctx: typer.Context,
+    system: SystemArg,
+    image: Annotated[str, typer.Option(help="The container image the Rollout runs.")],
+    url: Annotated[str, typer.Option(help="The launchdeck API Argo's analysis calls.")],
+    env: EnvOpt = "production",
+    strategy_file: Annotated[
+        Path | None, typer.Option(help="A strategy file instead of the system's rollout file.")
+    ] = None,
+    token_secret: Annotated[
+        str, typer.Option(help="The Kubernetes Secret holding the API token (key: token).")
+    ] = "launchdeck-api",  # noqa: S107 - the Secret's name, not its value
+    replicas: Annotated[int, typer.Option(min=1)] = 10,
+    namespace: Annotated[str | None, typer.Option(help="The manifests' namespace.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the YAML here (default: stdout).")] = None,
+) -> None:
+    """The system's strategy as an Argo Rollouts Rollout + AnalysisTemplates whose web metric
+    asks launchdeck's judge: Argo moves the traffic, launchdeck's statistics decide."""
+    import sys
+
+    from launchdeck.errors import UsageError
+    from launchdeck.rollout.argo import export_argo, to_yaml
+
+    spec = _strategy_for(app_context(ctx).settings, system, strategy_file)
+    if spec is None:
+        raise UsageError(
+            f"{system} names no rollout strategy in the workspace",
+            hint="give --strategy-file, or rollout: in launchdeck.yaml",
+        )
+    text = to_yaml(
+        export_argo(
+            spec,
+            system=system,
+            environment=env,
+            image=image,
+            launchdeck_url=url,
+            token_secret=token_secret,
+            replicas=replicas,
+            namespace=namespace,
+        )
+    )
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
 def controller(
     ctx: typer.Context,
     interval: Annotated[
