@@ -12,7 +12,14 @@ SCRATCH=$(mktemp -d)
 SERVER_PID=""
 PROM_PID=""
 HOOKS_PID=""
+stop_sites() {  # the nginx of the demo's release targets (they outlive the commands by design)
+  local pid
+  for pid in "$STATE"/sites/*/*/run/nginx.pid; do
+    [ -f "$pid" ] && kill -QUIT "$(cat "$pid")" 2>/dev/null || true
+  done
+}
 cleanup() {
+  stop_sites
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
   [ -n "$HOOKS_PID" ] && kill "$HOOKS_PID" 2>/dev/null && wait "$HOOKS_PID" 2>/dev/null
   [ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
@@ -42,6 +49,7 @@ run_expect() {
   [ "$got" -eq "$want" ] || { echo "demo: expected exit code $want, got $got" >&2; exit 1; }
 }
 
+stop_sites
 rm -rf "$STATE"   # every demo starts from an empty store
 
 # Slack and Teams stand-ins: the workspace routes notifications to webhook URLs it names only by
@@ -313,17 +321,40 @@ HOOKS_PORT=$(free_port)
 HOOKS_PID=$!
 export NORTHWIND_SLACK_PAYMENTS_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/slack/payments-oncall"
 export NORTHWIND_TEAMS_MARKETING_WEBHOOK="http://127.0.0.1:$HOOKS_PORT/teams/marketing-updates"
-say "landing-pages v2 is a hotfix of the hero copy (the Black Friday freeze allows hotfixes). It"
-say "goes out as a canary on a real nginx launchdeck starts, with the strategy the workspace names"
-say "(rollouts/landing-pages-canary.yaml: 10 %, pause, analysis, 50 % …). Its Buy button is broken"
-say "for most visitors. 600 synthetic shoppers a minute; every minute the controller asks the gate,"
-say "judges conversion and errors on canary vs stable (anytime-valid: checking every minute does"
-say "not inflate false rollbacks) and reconciles nginx (scripts/demo_rollout.py):"
-"$PWD/.venv/bin/python" scripts/demo_rollout.py "$SCRATCH"
-say "The incident was sized by the live campaign, like any other:"
+for v in v1 v2 v3; do
+  mkdir -p "$SCRATCH/builds/$v"
+  button="Buy now"; [ "$v" = v2 ] && button="Buy now (broken)"
+  printf '<h1>Black Friday: 40 %% off</h1><button>%s</button><!-- %s -->' "$button" "$v" \
+    > "$SCRATCH/builds/$v/index.html"
+done
+say "landing-pages is served by launchdeck's own nginx (the nginx-static target: immutable"
+say "release directories, a sticky cookie split, paid-click visitors kept on stable). v1 first:"
+run "$LD" deploy landing-pages --version v1 --artifact "$SCRATCH/builds/v1" --change-type hotfix
+say "v2 is a hotfix of the hero copy (the Black Friday freeze allows hotfixes). It goes out as a"
+say "canary with the strategy the workspace names (rollouts/landing-pages-canary.yaml: 10 %, pause,"
+say "analysis, 50 % …); the gate is asked before it starts and at every step:"
+run "$LD" deploy landing-pages --version v2 --artifact "$SCRATCH/builds/v2" --change-type hotfix
+say "Its Buy button is broken for most visitors. 600 synthetic shoppers a simulated minute; every"
+say "minute the controller takes its pass (what 'launchdeck controller' does): the judge compares"
+say "canary with stable on conversion and errors with anytime-valid tests (checking every minute"
+say "does not inflate false rollbacks), and nginx is reconciled (scripts/demo_rollout.py):"
+"$PWD/.venv/bin/python" scripts/demo_rollout.py landing-pages v2 45
+export LAUNCHDECK_NOW=2026-11-27T15:04:00Z
+run "$LD" release status landing-pages
+say "Every move is on the timeline, the rollback with its evidence:"
+run "$LD" timeline --kind release
+say "The rollback opened an incident, sized by the live campaign like any other:"
 run "$LD" incident show INC-2
 say "Slack and Teams were told:"
 "$PWD/.venv/bin/python" scripts/demo_receiver.py --show "$SCRATCH/hooks-rollout.jsonl"
+say "v3 fixes the button. The gate says one release at a time; v2 is over, so v3 may go:"
+run "$LD" gate check landing-pages --change-type hotfix
+run "$LD" deploy landing-pages --version v3 --artifact "$SCRATCH/builds/v3" --change-type hotfix
+"$PWD/.venv/bin/python" scripts/demo_rollout.py landing-pages v3 45
+say "Marketing wants the old page back after all: one command, served at once (no reload):"
+export LAUNCHDECK_NOW=2026-11-27T16:00:00Z
+run "$LD" release rollback landing-pages --reason "legal asked for the old hero copy"
+run "$LD" release list landing-pages
 kill "$HOOKS_PID"; wait "$HOOKS_PID" 2>/dev/null || true; HOOKS_PID=""
 unset LAUNCHDECK_NOW NORTHWIND_SLACK_PAYMENTS_WEBHOOK NORTHWIND_TEAMS_MARKETING_WEBHOOK
 

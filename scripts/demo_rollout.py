@@ -1,196 +1,122 @@
-"""make demo, chapter 11: a landing-page canary on a real nginx, judged and rolled back.
+"""make demo, chapter 11: drive the landing-pages release `launchdeck deploy` started.
 
-landing-pages v1 serves Black Friday; v2, a hotfix of the hero copy (the freeze allows
-hotfixes), goes out as a canary with the workspace's strategy
-(examples/black-friday/rollouts/landing-pages-canary.yaml). Its "Buy" button is broken for most
-visitors: they order at 1 % instead of 6 %. Synthetic visitors (600 a simulated minute, each
-with their own cookie) browse the real nginx launchdeck starts; the ones who order hit the
-conversion beacon. Every simulated minute the controller takes its pass: the gate is asked
-(`launchdeck gate check` semantics, through the same client the CLI uses), due measurements are
-judged from the access log, and the site is reconciled. When the judge establishes the drop, the
-release rolls back by itself; the evidence and the revenue at risk are printed and an incident
-is opened (source: rollback) on the workspace's store.
+The release (a canary of v2 at 10 %, on the real nginx launchdeck started for landing-pages)
+is in the store. This plays the simulated minutes that follow: 600 synthetic shoppers a minute,
+each with their own cookie, browse the site; those who order hit the conversion beacon (v2's
+Buy button is broken for most of them: they order at 1 % instead of 6 %). Every simulated minute
+the release controller takes its pass, exactly as `launchdeck controller` would (the gate asked,
+due measurements judged from the access log, nginx reconciled). It prints a line a minute and,
+once the release ends, the evidence and the revenue at risk from the rollback's timeline event.
 
-Usage: demo_rollout.py SCRATCH_DIR   (LAUNCHDECK_* from demo.sh: workspace, database, clock)
+Usage: demo_rollout.py SYSTEM VERSION MINUTES   (LAUNCHDECK_* from demo.sh: workspace, store,
+clock; the shoppers' rates per version in CONVERTS)
 """
 
 from __future__ import annotations
 
 import random
-import socket
 import sys
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from launchdeck.calendar.model import ChangeType
 from launchdeck.client import open_client, utc_now
-from launchdeck.gate.model import Decision, GateRequest
-from launchdeck.incidents.model import IncidentSource, OpenRequest
-from launchdeck.incidents.severity import Signal
-from launchdeck.rollout.access_log import AccessLog
-from launchdeck.rollout.controller import tick
 from launchdeck.rollout.judge import revenue_at_risk
-from launchdeck.rollout.release import GateView, Phase, Release, desired
-from launchdeck.rollout.strategy import parse_strategy
-from launchdeck.rollout.targets.nginx import NginxStatic
+from launchdeck.rollout.service import RolloutService
 from launchdeck.settings import Settings
+from launchdeck.timeline.model import TimelineQuery
 
-STRATEGY_FILE = Path("examples/black-friday/rollouts/landing-pages-canary.yaml")
 VISITORS_PER_MINUTE = 600
-CONVERTS = {"v1": 0.06, "v2": 0.01}
+CONVERTS = {"v1": 0.06, "v2": 0.01, "v3": 0.062}
 ORDER_VALUE = 82.0
-MINUTES = 45
 console = Console(width=110)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class SimulatedClock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
 
-
-def _builds(scratch: Path) -> dict[str, Path]:
-    builds = {}
-    for version, button in (("v1", "Buy now"), ("v2", "Buy now (broken)")):
-        build = scratch / "builds" / version
-        build.mkdir(parents=True, exist_ok=True)
-        (build / "index.html").write_text(
-            f"<h1>Black Friday: 40 % off</h1><button>{button}</button><!-- {version} -->"
-        )
-        builds[version] = build
-    return builds
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def _visit(client: httpx.Client, rng: random.Random, first: int) -> None:
     for i in range(first, first + VISITORS_PER_MINUTE):
         cookie = {"Cookie": f"ld_uid=shopper-{i}"}
-        version = "v2" if "v2" in client.get("/", headers=cookie).text else "v1"
+        page = client.get("/", headers=cookie).text
+        version = next((v for v in CONVERTS if f"<!-- {v} -->" in page), "v1")
         if rng.random() < CONVERTS[version]:
             client.post("/__ld/convert", headers=cookie)
 
 
 def main() -> None:
-    scratch = Path(sys.argv[1])
-    settings = Settings()
-    client = open_client(settings)
-    strategy = parse_strategy(STRATEGY_FILE.read_text(), source=str(STRATEGY_FILE))
-    site = NginxStatic(
-        scratch / "landing-pages",
-        port=_free_port(),
-        preview_port=_free_port(),
-        min_reload_interval_s=0,
-    )
-    builds = _builds(scratch)
-    for version, build in builds.items():
-        site.install(version, build)
-    site.point("stable", "v1")
-    site.start()
-    console.print(
-        f"nginx (launchdeck's own, {site.url}) serves landing-pages v1; v2 goes out as a canary."
-    )
-    log = AccessLog(site.layout.access_log)
-    release = Release("landing-pages", "production", "v2", "v1", strategy)
+    system, version, minutes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    clock = SimulatedClock(utc_now())
+    client = open_client(Settings(), clock=clock)
+    service = client.rollouts
+    assert isinstance(service, RolloutService)
+    release = service.status(system, "production")
+    if release.version != version or release.url is None:
+        raise SystemExit(f"demo: expected {system} {version} in progress, found {release}")
+    table = Table(title=f"{system} {version}, a controller pass a simulated minute")
+    for column in ("min", "phase", "weight", "canary visitors / orders", "stable", "judge"):
+        table.add_column(column, justify="left" if column in ("phase", "judge") else "right")
     rng = random.Random(2026)  # noqa: S311 - synthetic shoppers, not secrets
-    start = utc_now()
-    table = Table(title="landing-pages v2 canary, a pass a simulated minute", show_lines=False)
-    for column in (
-        "min",
-        "phase",
-        "weight",
-        "canary visitors",
-        "orders",
-        "stable visitors",
-        "orders",
-        "judge",
-    ):
-        table.add_column(column, justify="right" if column not in ("phase", "judge") else "left")
-    try:
-        with httpx.Client(base_url=site.url, timeout=10) as http:
-            for minute in range(MINUTES):
-                now = start + timedelta(minutes=minute)
-                verdict = client.gate.check(  # a hotfix: the Black Friday freeze allows it
-                    GateRequest(
-                        system="landing-pages",
-                        environment="production",
-                        change_type=ChangeType.HOTFIX,
-                        at=now,
-                    )
-                )
-                gate = GateView(
-                    verdict.decision is not Decision.BLOCK,
-                    "; ".join(c.summary for c in verdict.checks if c.outcome == "block"),
-                )
-                release = tick(release, site=site, log=log, now=now, gate=gate)
-                traffic = log.read()
-                canary, stable = traffic.get("canary"), traffic.get("stable")
-                last = release.background_run or release.step_run
-                judged = ""
-                if last is not None and last.measurements:
-                    worst = [
-                        r for r in last.measurements[-1].results if r.name == "conversion_rate"
-                    ]
-                    judged = f"{worst[0].verdict}" if worst else ""
-                if release.phase is Phase.ROLLED_BACK:
-                    judged = "ROLLED BACK"
-                table.add_row(
-                    str(minute),
-                    str(release.phase),
-                    f"{desired(release).weight:g} %",
-                    str(canary.conversions().units if canary else 0),
-                    str(canary.conversions().events if canary else 0),
-                    str(stable.conversions().units if stable else 0),
-                    str(stable.conversions().events if stable else 0),
-                    judged,
-                )
-                if release.phase.over:
-                    break
-                _visit(http, rng, first=minute * VISITORS_PER_MINUTE)
-        console.print(table)
-        served = site.served()
-        console.print(
-            f"nginx now serves: stable {served.stable}, canary {served.canary}, "
-            f"weight {served.weight:g} %"
-        )
-        if release.phase is not Phase.ROLLED_BACK:
-            raise SystemExit(
-                f"demo: expected the broken canary to roll back, it is {release.phase}"
+    start = clock.now
+    shown: tuple[str, float, str] = ("", -1.0, "")
+    with httpx.Client(base_url=release.url, timeout=10) as http:
+        for minute in range(1, minutes + 1):
+            _visit(http, rng, first=(minute + 1000 * len(version)) * VISITORS_PER_MINUTE)
+            clock.now = start + timedelta(minutes=minute)
+            release = service.view(service.take_pass(release.id))
+            judged = release.background_analysis or release.step_analysis
+            numbers = {}
+            verdicts = ""
+            if judged is not None and judged.last:
+                numbers = next((m.numbers for m in judged.last if m.name == "conversion_rate"), {})
+                verdicts = ", ".join(f"{m.name} {m.verdict}" for m in judged.last)
+            row = (str(release.phase), release.weight, verdicts)
+            ended = release.phase in ("promoted", "rolled_back")
+            if row == shown and not ended and minute % 5:
+                continue  # a quiet minute: the table keeps the moves and every fifth minute
+            shown = row
+            table.add_row(
+                str(minute),
+                str(release.phase).replace("_", " "),
+                f"{release.weight:g} %",
+                f"{numbers.get('canary_units', 0):.0f} / {numbers.get('canary_events', 0):.0f}",
+                f"{numbers.get('baseline_units', 0):.0f} / {numbers.get('baseline_events', 0):.0f}",
+                verdicts,
             )
-        canary, stable = log.variants["canary"], log.variants["stable"]
-        lost = revenue_at_risk(
-            visitors_per_hour=VISITORS_PER_MINUTE * 60,
-            canary_weight=release.weight / 100,
-            baseline_conversion=stable.conversions().rate,
-            canary_conversion=canary.conversions().rate,
-            order_value=ORDER_VALUE,
-        )
-        console.print(f"[bold]Rolled back automatically[/]: {release.reason}")
-        console.print(
-            f"Revenue at risk while it ran: {lost:,.0f} USD an hour at {release.weight:g} % "
-            f"(conversion {canary.conversions().rate:.2%} vs {stable.conversions().rate:.2%}, "
-            f"{ORDER_VALUE:.0f} USD an order)"
-        )
-        opened = client.incidents.open(
-            OpenRequest(
-                title="landing-pages v2 canary rolled back: conversion dropped",
-                systems=("landing-pages",),
-                signal=Signal.DEGRADATION,
-                traffic_share=release.weight / 100,
-                summary=release.reason[:9000],
-                source=IncidentSource.ROLLBACK,
-                dedupe_key="rollback:landing-pages:production:v2",
-            )
-        )
-        incident = opened.incident
-        console.print(
-            f"Incident INC-{incident.id} opened (source rollback), severity {incident.severity}: "
-            f"{incident.title}"
-        )
-    finally:
-        site.stop()
+            if release.phase in ("promoted", "rolled_back"):
+                break
+    console.print(table)
+    console.print(
+        f"[bold]{system} {version}: {release.phase.replace('_', ' ')}[/] — {release.reason}"
+    )
+    if release.phase != "rolled_back":
+        return
+    page = client.timeline.query(TimelineQuery(kind="release.rolled_back", limit=1))
+    event = page.events[0]
+    evidence = [e for e in event.payload.get("evidence", []) if isinstance(e, dict)]  # type: ignore[union-attr]
+    conversion = next(e for e in evidence if e["metric"] == "conversion_rate")["numbers"]
+    weight = float(event.payload["weight"])  # type: ignore[arg-type]
+    canary_rate = conversion["canary_events"] / max(conversion["canary_units"], 1)
+    stable_rate = conversion["baseline_events"] / max(conversion["baseline_units"], 1)
+    lost = revenue_at_risk(
+        visitors_per_hour=VISITORS_PER_MINUTE * 60,
+        canary_weight=weight / 100,
+        baseline_conversion=stable_rate,
+        canary_conversion=canary_rate,
+        order_value=ORDER_VALUE,
+    )
+    console.print(
+        f"Revenue at risk while it ran: {lost:,.0f} USD an hour at {weight:g} % "
+        f"(conversion {canary_rate:.2%} vs {stable_rate:.2%}, {ORDER_VALUE:.0f} USD an order)"
+    )
+    client.close()
 
 
 if __name__ == "__main__":

@@ -225,11 +225,10 @@ def list_releases(
             r.environment,
             r.version,
             r.previous or "-",
-            r.strategy,
             r.phase.replace("_", " "),
             f"{r.weight:g} %" if r.weight else "",
             fmt_time(r.created_at),
-            r.reason,
+            r.reason if len(r.reason) <= 60 else r.reason[:59] + "…",
         )
         for r in found
     ]
@@ -242,7 +241,6 @@ def list_releases(
                 "env",
                 "version",
                 "from",
-                "strategy",
                 "phase",
                 "weight",
                 "created",
