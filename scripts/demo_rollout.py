@@ -6,7 +6,7 @@ each with their own cookie, browse the site; those who order hit the conversion 
 Buy button is broken for most of them: they order at 1 % instead of 6 %). Every simulated minute
 the release controller takes its pass, exactly as `launchdeck controller` would (the gate asked,
 due measurements judged from the access log, nginx reconciled). It prints a line a minute and,
-once the release ends, the evidence and the revenue at risk from the rollback's timeline event.
+once the release ends, the revenue it put at risk (the strategy's `revenue:` section).
 
 Usage: demo_rollout.py SYSTEM VERSION MINUTES   (LAUNCHDECK_* from demo.sh: workspace, store,
 clock; the shoppers' rates per version in CONVERTS)
@@ -23,14 +23,11 @@ from rich.console import Console
 from rich.table import Table
 
 from launchdeck.client import open_client, utc_now
-from launchdeck.rollout.judge import revenue_at_risk
 from launchdeck.rollout.service import RolloutService
 from launchdeck.settings import Settings
-from launchdeck.timeline.model import TimelineQuery
 
 VISITORS_PER_MINUTE = 600
 CONVERTS = {"v1": 0.06, "v2": 0.01, "v3": 0.062}
-ORDER_VALUE = 82.0
 console = Console(width=110)
 
 
@@ -98,24 +95,13 @@ def main() -> None:
     )
     if release.phase != "rolled_back":
         return
-    page = client.timeline.query(TimelineQuery(kind="release.rolled_back", limit=1))
-    event = page.events[0]
-    evidence = [e for e in event.payload.get("evidence", []) if isinstance(e, dict)]  # type: ignore[union-attr]
-    conversion = next(e for e in evidence if e["metric"] == "conversion_rate")["numbers"]
-    weight = float(event.payload["weight"])  # type: ignore[arg-type]
-    canary_rate = conversion["canary_events"] / max(conversion["canary_units"], 1)
-    stable_rate = conversion["baseline_events"] / max(conversion["baseline_units"], 1)
-    lost = revenue_at_risk(
-        visitors_per_hour=VISITORS_PER_MINUTE * 60,
-        canary_weight=weight / 100,
-        baseline_conversion=stable_rate,
-        canary_conversion=canary_rate,
-        order_value=ORDER_VALUE,
-    )
-    console.print(
-        f"Revenue at risk while it ran: {lost:,.0f} USD an hour at {weight:g} % "
-        f"(conversion {canary_rate:.2%} vs {stable_rate:.2%}, {ORDER_VALUE:.0f} USD an order)"
-    )
+    money = release.revenue or {}
+    if money:
+        console.print(
+            f"Revenue at risk while it ran: {money['per_hour']:,.0f} {money['currency']} an hour; "
+            f"{money['lost']:,.0f} {money['currency']} of orders lost (at least "
+            f"{money['lost_at_least']:,.0f}, of a {money['budget']:,.0f} budget)"
+        )
     client.close()
 
 

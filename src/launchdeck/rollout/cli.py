@@ -176,6 +176,15 @@ def print_release(out: Console, release: ReleaseView) -> None:
     if release.preview:
         served += f", preview {release.preview}"
     out.print(f"  serves: {served}" + (f"  ({release.url})" if release.url else ""))
+    money = release.revenue
+    if money:
+        currency = money.get("currency")
+        budget = money.get("budget")
+        out.print(
+            f"  revenue at risk: {money['per_hour']:,.0f} {currency} an hour; lost so far "
+            f"{money['lost']:,.0f} {currency} (at least {money['lost_at_least']:,.0f})"
+            + (f"; budget {budget:,.0f} {currency}" if isinstance(budget, int | float) else "")
+        )
     marks = {"done": "[green]✓[/]", "current": "[cyan]▶[/]", "next": "·"}
     for step in release.steps:
         out.print(f"  {marks[step.state]} {step.index + 1}. {step.text}")

@@ -34,6 +34,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from statistics import NormalDist
 from typing import Final, Literal
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "MetricResult",
     "NoDataPolicy",
     "ProportionCheck",
+    "RevenueLost",
     "Score",
     "ThresholdCheck",
     "Verdict",
@@ -56,6 +58,7 @@ __all__ = [
     "judge_proportion",
     "judge_threshold",
     "revenue_at_risk",
+    "revenue_lost",
     "score",
 ]
 
@@ -345,6 +348,60 @@ def revenue_at_risk(
     convert worse)."""
     delta = max(0.0, baseline_conversion - canary_conversion)
     return visitors_per_hour * canary_weight * delta * order_value
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueLost:
+    """What a canary's conversion drop has cost so far, and costs an hour at its weight."""
+
+    lost: float
+    """Orders lost among the canary's visitors so far × order value (the point estimate)."""
+    lost_at_least: float
+    """The same at the lower bound of a one-sided `confidence` interval of the drop: what a
+    release's revenue budget is charged, so noise on a healthy canary costs nothing."""
+    per_hour: float
+    """`revenue_at_risk` at the current traffic and weight."""
+
+
+def revenue_lost(
+    canary: Counts,
+    baseline: Counts,
+    *,
+    order_value: float,
+    visitors_per_hour: float,
+    canary_weight: float,
+    confidence: float = 0.99,
+) -> RevenueLost:
+    """The revenue a canary converting worse than its baseline has put at risk (0 when it does
+    not convert worse). The drop's lower bound is Newcombe's hybrid score interval (Wilson's on
+    each side), which keeps its level at the rates and sample sizes of a canary step."""
+    if not canary.units or not baseline.units:
+        return RevenueLost(0.0, 0.0, 0.0)
+    z = NormalDist().inv_cdf(confidence)
+    drop = baseline.rate - canary.rate
+    baseline_low, _ = _wilson(baseline, z)
+    _, canary_high = _wilson(canary, z)
+    margin = math.hypot(baseline.rate - baseline_low, canary_high - canary.rate)
+    per_hour = revenue_at_risk(
+        visitors_per_hour=visitors_per_hour,
+        canary_weight=canary_weight,
+        baseline_conversion=baseline.rate,
+        canary_conversion=canary.rate,
+        order_value=order_value,
+    )
+    return RevenueLost(
+        lost=canary.units * max(0.0, drop) * order_value,
+        lost_at_least=canary.units * max(0.0, drop - margin) * order_value,
+        per_hour=per_hour,
+    )
+
+
+def _wilson(counts: Counts, z: float) -> tuple[float, float]:
+    """Wilson's score interval of a rate (one side at z each)."""
+    n, p = counts.units, counts.rate
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
 
 
 def _result(

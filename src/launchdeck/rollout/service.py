@@ -48,7 +48,7 @@ from launchdeck.rollout.hooks import (
     hook_payload,
     rollback_requested,
 )
-from launchdeck.rollout.judge import MetricResult, Verdict, decide
+from launchdeck.rollout.judge import Counts, MetricResult, Verdict, decide, revenue_lost
 from launchdeck.rollout.measure import Reading, measure
 from launchdeck.rollout.reconcile import reconcile
 from launchdeck.rollout.record import ReleaseRecord
@@ -343,6 +343,9 @@ class RolloutService:
             release = record(release, which, measurement, now)
             if release.phase is not Phase.PROGRESSING:
                 return release
+            overspent = self._charge(release, measurement, controller, now)
+            if overspent is not None:
+                return abort(release, now, overspent)
         return advance(release, now, gate=gate)
 
     def _measurement(
@@ -368,6 +371,46 @@ class RolloutService:
             return taken
         hook = MetricResult("rollout hooks", Verdict.FAIL, f"rollout hook {failed}", critical=True)
         return replace(taken, results=(*taken.results, hook))
+
+    def _charge(
+        self,
+        release: Release,
+        measurement: Measurement,
+        controller: dict[str, Any],
+        now: datetime,
+    ) -> str | None:
+        """Keep what the canary's conversion drop has cost (`controller["revenue"]`); why to
+        roll back when that is over the release's revenue budget, else None."""
+        spec = release.strategy.revenue
+        found = [r for r in measurement.results if spec and r.name == spec.metric and r.numbers]
+        if spec is None or not found:
+            return None
+        numbers = found[0].numbers
+        canary = Counts(int(numbers["canary_units"]), int(numbers["canary_events"]))
+        baseline = Counts(int(numbers["baseline_units"]), int(numbers["baseline_events"]))
+        started = next((at for at, _, why in release.history if why == "started"), now)
+        hours = (now - started).total_seconds() / 3600
+        lost = revenue_lost(
+            canary,
+            baseline,
+            order_value=spec.order_value,
+            visitors_per_hour=(canary.units + baseline.units) / hours if hours > 0 else 0.0,
+            canary_weight=release.weight / 100,
+        )
+        controller["revenue"] = {
+            "currency": spec.currency,
+            "per_hour": round(lost.per_hour, 2),
+            "lost": round(lost.lost, 2),
+            "lost_at_least": round(lost.lost_at_least, 2),
+            "budget": spec.budget,
+        }
+        if spec.budget is None or lost.lost_at_least <= spec.budget:
+            return None
+        return (
+            f"revenue budget spent: at least {lost.lost_at_least:,.0f} {spec.currency} of orders "
+            f"lost among the canary's visitors (budget {spec.budget:,.0f} {spec.currency}); "
+            f"{lost.per_hour:,.0f} {spec.currency} an hour at risk at {release.weight:g} %"
+        )
 
     def _readings(
         self, release: Release, metrics: Sequence[str], now: datetime
@@ -591,7 +634,7 @@ class RolloutService:
             changed = replace(changed, finished_at=None)
         elif current.finished_at is not None:
             changed = replace(changed, finished_at=current.finished_at)
-        events = self._transitions(current, release, now)
+        events = self._transitions(current, release, now, controller.get("revenue"))
         try:
             with self.db.unit_of_work() as uow:
                 saved = SqlReleaseStore(uow.session).save(changed)
@@ -622,7 +665,7 @@ class RolloutService:
         reconcile(target, desired(release))
 
     def _transitions(
-        self, current: ReleaseRecord, release: Release, now: datetime
+        self, current: ReleaseRecord, release: Release, now: datetime, revenue: Any = None
     ) -> list[NewEvent]:
         before = current.release
         events = []
@@ -644,6 +687,8 @@ class RolloutService:
             if phase is Phase.ROLLED_BACK:
                 extra["evidence"] = _evidence(before, release)
                 extra["weight"] = desired(before).weight
+                if revenue:
+                    extra["revenue"] = revenue
             events.append(self._event(current, kind, at, note=reason, **extra))
         return events
 

@@ -335,6 +335,17 @@ class BlueGreenSpec(_Spec):
     keep_previous: Duration = timedelta(hours=1)
 
 
+class RevenueSpec(_Spec):
+    """What a lost order is worth, and how much a release may put at risk before it is rolled
+    back (like an error budget, in money)."""
+
+    order_value: Annotated[float, Field(gt=0)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    budget: Annotated[float, Field(gt=0)] | None = None
+    metric: str = "conversion_rate"
+    """The conversion metric whose drop costs orders."""
+
+
 class StrategySpec(_Spec):
     strategy: Literal["canary", "blue-green"]
     steps: tuple[Step, ...] = ()
@@ -342,6 +353,7 @@ class StrategySpec(_Spec):
     metrics: tuple[MetricSpec, ...] = ()
     blue_green: BlueGreenSpec | None = None
     hooks: tuple[HookSpec, ...] = ()
+    revenue: RevenueSpec | None = None
 
     def metric_names(self) -> set[str]:
         return {*BUILT_IN_METRICS, *(m.name for m in self.metrics)}
@@ -388,6 +400,24 @@ class StrategySpec(_Spec):
                     known, step.analysis.metrics, ("steps", index, "analysis", "metrics")
                 )
         problems += _unknown(known, self.analysis.background, ("analysis", "background"))
+        if self.revenue is not None:
+            metric = self.revenue.metric
+            if metric not in known:
+                problems.append(
+                    (
+                        ("revenue", "metric"),
+                        f"no metric {metric!r}",
+                        "a conversion metric of this strategy (conversion_rate is built in)",
+                    )
+                )
+            elif self.metric(metric).kind != "conversion_rate":
+                problems.append(
+                    (
+                        ("revenue", "metric"),
+                        f"{metric!r} is not a conversion rate",
+                        "name a metric of kind conversion_rate",
+                    )
+                )
         names = [m.name for m in self.metrics]
         for index, name in enumerate(names):
             if name in names[:index]:

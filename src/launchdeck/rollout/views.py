@@ -104,6 +104,8 @@ class ReleaseView(_Frozen):
     step_analysis: AnalysisView | None = None
     background_analysis: AnalysisView | None = None
     history: list[tuple[datetime, Phase, str]] = Field(default_factory=list)
+    revenue: dict[str, float | str | None] | None = None
+    """What the canary's conversion drop has cost: per_hour, lost, lost_at_least, budget."""
 
 
 class JudgeView(_Frozen):
@@ -204,4 +206,5 @@ def view(
         step_analysis=_analysis(release.step_run),
         background_analysis=_analysis(release.background_run),
         history=list(release.history),
+        revenue=record.controller.get("revenue"),
     )

@@ -419,3 +419,30 @@ def test_a_canary_whose_buy_button_is_broken_is_rolled_back_on_conversion(
     verdicts = {e["metric"]: e["verdict"] for e in evidence if isinstance(e, dict)}
     assert verdicts["conversion_rate"] == "fail"
     assert verdicts["error_rate"] != "fail"  # the pages answer: only the orders are missing
+
+
+def test_a_release_that_spends_its_revenue_budget_is_rolled_back(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    budgeted = parse_strategy(
+        "strategy: canary\n"
+        "steps:\n"
+        "  - set_weight: 50\n"
+        "  - pause: {duration: 1h}\n"
+        "analysis: {interval: 1m, background: [conversion_rate]}\n"
+        "metrics:\n"
+        "  - {name: conversion_rate, kind: conversion_rate, min_sample: 100000}\n"
+        "revenue: {order_value: 82, currency: EUR, budget: 150}\n",
+        source="budget.yaml",
+    )
+    deploy(service, tmp_path, "v1")
+    canary = deploy(service, tmp_path, "v5", strategy=budgeted)
+
+    done = run(service, clock, site(tmp_path).url, canary.id, minutes=20)
+
+    assert done.phase is Phase.ROLLED_BACK
+    assert done.reason.startswith("revenue budget spent: at least")
+    assert "(budget 150 EUR)" in done.reason
+    assert done.revenue is not None
+    assert float(done.revenue["lost_at_least"]) > 150  # type: ignore[arg-type]
+    assert float(done.revenue["lost"]) >= float(done.revenue["lost_at_least"])  # type: ignore[arg-type]
