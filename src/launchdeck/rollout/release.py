@@ -126,6 +126,16 @@ class Release:
     def blue_green(self) -> bool:
         return self.strategy.strategy == "blue-green"
 
+    @property
+    def switched(self) -> bool:
+        """Every visitor is on the new version and it is being verified against the period
+        before (blue-green after its switch; a canary in its verification window)."""
+        if self.phase.over or self.phase is Phase.PENDING:
+            return False
+        if self.blue_green:
+            return self.step >= 1
+        return self.step >= len(self.strategy.steps) and self.strategy.verification is not None
+
 
 def desired(release: Release) -> Desired:
     """What the target must serve for `release` (the controller reconciles to it)."""
@@ -141,6 +151,8 @@ def desired(release: Release) -> Desired:
         if release.step == 0:
             return Desired(stable=release.previous, preview=release.version)
         return Desired(stable=release.version, preview=release.previous)
+    if release.switched:
+        return Desired(stable=release.version)
     return Desired(stable=release.previous, canary=release.version, weight=release.weight)
 
 
@@ -198,10 +210,13 @@ def due(release: Release, now: datetime) -> list[Which]:
 def measured_metrics(release: Release, which: Which) -> tuple[str, ...]:
     """The metrics a measurement of the step's or the background analysis judges."""
     steps = release.strategy.steps
+    verification = release.strategy.verification
     if which == "step" and release.step < len(steps):
         step = steps[release.step]
         if isinstance(step, Analysis):
             return step.analysis.metrics
+    if which == "step" and release.switched and verification is not None:
+        return verification.metrics
     return release.strategy.analysis.background
 
 
@@ -291,7 +306,7 @@ def _step(release: Release, now: datetime, gate: Gate) -> Release:
             return _moved(release, now, Phase.PAUSED, view.why, paused_by_gate=True)
         return replace(release, gate_passed=release.step)
     if release.step >= len(steps):
-        return _promoted(release, now, "every step passed")
+        return _verified(release, now)
     step = steps[release.step]
     if isinstance(step, SetWeight):
         background = release.background_run
@@ -305,6 +320,21 @@ def _step(release: Release, now: datetime, gate: Gate) -> Release:
         return _next(release, now) if now >= started + step.pause.duration else release
     assert isinstance(step, Analysis)
     return _analysis_step(release, now, step.analysis.count)
+
+
+def _verified(release: Release, now: datetime) -> Release:
+    """Promote, after the verification window when the strategy has one."""
+    verification = release.strategy.verification
+    if verification is None:
+        return _promoted(release, now, "every step passed")
+    run = release.step_run
+    if run is None:  # everyone on the new version now, compared with the period before it
+        spec = release.strategy.analysis
+        count = max(1, int(verification.window / spec.interval))
+        return replace(release, step_run=AnalysisRun(spec, now, count=count), background_run=None)
+    if run.phase is RunPhase.SUCCESSFUL:
+        return _promoted(release, now, "every step and the verification window passed")
+    return release
 
 
 def _analysis_step(release: Release, now: datetime, count: int | None) -> Release:

@@ -252,7 +252,47 @@ class RolloutService:
                 done.append(self.take_pass(release_id, now=now))
             except Exception:
                 log.exception("release #%s: the pass failed; it is tried again", release_id)
+        try:
+            self.retire_previous(now=now or self.clock())
+        except Exception:
+            log.exception("retiring previous colours failed; tried again next pass")
         return done
+
+    def retire_previous(self, *, now: datetime) -> list[ReleaseRecord]:
+        """Take the previous colour of promoted blue-green releases off the preview once their
+        `keep_previous` window is over (a rollback after it still works: releases are kept)."""
+        with self.db.read() as session:
+            newest: dict[tuple[str, str], ReleaseRecord] = {}
+            for found in SqlReleaseStore(session).list(limit=1000):
+                newest.setdefault((found.release.system, found.release.environment), found)
+        retired = []
+        for found in newest.values():
+            release, spec = found.release, found.release.strategy.blue_green
+            if release.phase is not Phase.PROMOTED or spec is None or found.finished_at is None:
+                continue
+            if "retired" in found.controller or now < found.finished_at + spec.keep_previous:
+                continue
+            with self._lock:
+                target = self._target(found)
+                if target.served().preview == release.previous:
+                    target.point("preview", None)
+                changed = replace(
+                    found, controller={**found.controller, "retired": now.isoformat()}
+                )
+                with self.db.unit_of_work() as uow:
+                    saved = SqlReleaseStore(uow.session).save(changed)
+                    SqlTimeline(uow.session).append(
+                        self._event(
+                            found,
+                            "release.previous_retired",
+                            now,
+                            note=f"{release.previous} left the preview after "
+                            f"{spec.keep_previous} kept warm",
+                        )
+                    )
+                    uow.commit()
+            retired.append(saved)
+        return retired
 
     def take_pass(self, release_id: int, *, now: datetime | None = None) -> ReleaseRecord:
         """Start or move the release on, measure what is due, reconcile the target, save."""
@@ -435,7 +475,7 @@ class RolloutService:
         if path is None:
             return {}
         since = controller.get("since") or (0, None)
-        if release.blue_green:  # the new colour after the switch vs the old one before it
+        if release.switched:  # the new version after the switch vs the old one before it
             switch = controller.get("switch") or end_of(path)
             before = window(path, since[0], switch[0]).get("stable", Traffic())
             after = self._log(current.id, "switch", path, switch).read().get("stable", Traffic())
@@ -658,9 +698,10 @@ class RolloutService:
         controller: dict[str, Any],
         target: Target,
     ) -> None:
-        """Make the target serve `release`; a blue-green switch first marks where the access
-        log stands (the window before it is the post-promotion analysis' baseline)."""
-        if release.blue_green and release.step >= 1 and "switch" not in controller:
+        """Make the target serve `release`; a switch (blue-green, or a canary entering its
+        verification window) first marks where the access log stands: the window before it is
+        the baseline of the analysis after it."""
+        if release.switched and "switch" not in controller:
             controller["switch"] = end_of(self._log_path(current))
         reconcile(target, desired(release))
 
@@ -686,7 +727,7 @@ class RolloutService:
             extra: dict[str, Any] = {}
             if phase is Phase.ROLLED_BACK:
                 extra["evidence"] = _evidence(before, release)
-                extra["weight"] = desired(before).weight
+                extra["weight"] = 100.0 if before.switched else desired(before).weight
                 if revenue:
                     extra["revenue"] = revenue
             events.append(self._event(current, kind, at, note=reason, **extra))

@@ -72,9 +72,12 @@ __all__ = [
     "AnalysisSpec",
     "BlueGreenSpec",
     "MetricSpec",
+    "RevenueSpec",
     "Step",
     "StrategySpec",
     "ThresholdRange",
+    "VerificationSpec",
+    "default_strategy",
     "fill_template",
     "parse_json_path",
     "parse_strategy",
@@ -335,6 +338,14 @@ class BlueGreenSpec(_Spec):
     keep_previous: Duration = timedelta(hours=1)
 
 
+class VerificationSpec(_Spec):
+    """A canary's post-deploy verification: after promotion, every visitor on the new version
+    is compared with the period before it for `window`; a failure rolls it back."""
+
+    window: Duration = timedelta(minutes=30)
+    metrics: tuple[str, ...] = ("error_rate", "conversion_rate")
+
+
 class RevenueSpec(_Spec):
     """What a lost order is worth, and how much a release may put at risk before it is rolled
     back (like an error budget, in money)."""
@@ -354,6 +365,7 @@ class StrategySpec(_Spec):
     blue_green: BlueGreenSpec | None = None
     hooks: tuple[HookSpec, ...] = ()
     revenue: RevenueSpec | None = None
+    verification: VerificationSpec | None = None
 
     def metric_names(self) -> set[str]:
         return {*BUILT_IN_METRICS, *(m.name for m in self.metrics)}
@@ -400,6 +412,16 @@ class StrategySpec(_Spec):
                     known, step.analysis.metrics, ("steps", index, "analysis", "metrics")
                 )
         problems += _unknown(known, self.analysis.background, ("analysis", "background"))
+        if self.verification is not None:
+            if self.strategy == "blue-green":
+                problems.append(
+                    (
+                        ("verification",),
+                        "verification is for canaries",
+                        "blue-green has blue_green.post_promotion",
+                    )
+                )
+            problems += _unknown(known, self.verification.metrics, ("verification", "metrics"))
         if self.revenue is not None:
             metric = self.revenue.metric
             if metric not in known:

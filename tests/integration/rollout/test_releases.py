@@ -31,6 +31,7 @@ from launchdeck.reliability.service import prometheus_sources
 from launchdeck.rollout.release import Phase
 from launchdeck.rollout.service import RolloutService
 from launchdeck.rollout.strategy import parse_strategy
+from launchdeck.rollout.targets.base import Served
 from launchdeck.rollout.targets.nginx import NginxStatic
 from launchdeck.rollout.views import ActionRequest, DeployRequest, ReleaseView
 from launchdeck.store import Database
@@ -313,6 +314,33 @@ def test_blue_green_previews_switches_and_rolls_back_in_an_instant(
     assert httpx.get(served.url).text == "v1"
 
 
+def test_the_previous_colour_is_kept_warm_for_its_window_then_retired(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path
+) -> None:
+    deploy(service, tmp_path, "v1")
+    green = deploy(service, tmp_path, "v3", strategy=BLUE_GREEN)
+    done = run(service, clock, site(tmp_path).url, green.id, minutes=10)
+    assert done.phase is Phase.PROMOTED
+    served = site(tmp_path)
+
+    clock.advance(timedelta(minutes=59))  # keep_previous: 1h
+    service.pass_all()
+    assert served.served().preview == "v1"
+    assert httpx.get(served.preview_url).text == "v1"  # warm: one symlink away from stable
+
+    clock.advance(timedelta(minutes=2))
+    service.pass_all()
+    assert served.served().preview is None
+    assert [e.kind for e in events(db, clock, "release.previous_retired")] == [
+        "release.previous_retired"
+    ]
+    service.pass_all()  # once only
+    assert len(events(db, clock, "release.previous_retired")) == 1
+    back = service.act("shop", "production", "rollback", ActionRequest(reason="still possible"))
+    assert back.phase is Phase.ROLLED_BACK
+    assert httpx.get(served.url).text == "v1"
+
+
 def test_a_blue_green_preview_that_fails_its_checks_is_never_switched(
     service: RolloutService, clock: Any, tmp_path: Path
 ) -> None:
@@ -446,3 +474,51 @@ def test_a_release_that_spends_its_revenue_budget_is_rolled_back(
     assert done.revenue is not None
     assert float(done.revenue["lost_at_least"]) > 150  # type: ignore[arg-type]
     assert float(done.revenue["lost"]) >= float(done.revenue["lost_at_least"])  # type: ignore[arg-type]
+
+
+def test_a_regression_in_the_verification_window_after_promotion_rolls_back(
+    service: RolloutService, db: Database, clock: Any, tmp_path: Path
+) -> None:
+    verified = parse_strategy(
+        "strategy: canary\n"
+        "steps:\n"
+        "  - set_weight: 20\n"
+        "  - pause: {duration: 3m}\n"
+        "analysis: {interval: 1m, background: []}\n"  # nothing judges the canary steps
+        "verification: {window: 5m, metrics: [error_rate]}\n",
+        source="verified.yaml",
+    )
+    deploy(service, tmp_path, "v1")
+    release = deploy(service, tmp_path, "v2", strategy=verified)
+    served = site(tmp_path)
+
+    done = run(service, clock, served.url, release.id, minutes=15)
+
+    assert done.phase is Phase.ROLLED_BACK
+    assert "error_rate" in done.reason
+    assert served.served().stable == "v1"
+    [rolled] = events(db, clock, "release.rolled_back")
+    assert rolled.payload["weight"] == 100.0  # everyone was on v2 when it was caught
+    steps = [why for _, phase, why in done.history if phase is Phase.PROGRESSING]
+    assert steps == ["started"]  # never promoted: the window failed first
+
+
+def test_a_healthy_release_passes_its_verification_window_and_is_promoted(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    verified = parse_strategy(
+        "strategy: canary\n"
+        "steps: [{set_weight: 20}, {pause: {duration: 3m}}]\n"
+        "analysis: {interval: 1m, background: [error_rate]}\n"
+        "verification: {window: 4m, metrics: [error_rate, conversion_rate]}\n"
+        "metrics: [{name: conversion_rate, kind: conversion_rate, min_sample: 100}]\n",
+        source="verified.yaml",
+    )
+    deploy(service, tmp_path, "v1")
+    release = deploy(service, tmp_path, "v3", strategy=verified)
+
+    done = run(service, clock, site(tmp_path).url, release.id, minutes=15)
+
+    assert done.phase is Phase.PROMOTED, done.reason
+    assert done.reason == "every step and the verification window passed"
+    assert site(tmp_path).served() == Served(stable="v3", canary=None, preview=None, weight=0)
