@@ -121,7 +121,7 @@ def test_a_feature_to_cms_on_black_friday_is_blocked_through_landing_pages(mode:
         "  ✗ freeze_window: campaign freeze 'Black Friday 2026' (tier 1, 24 h before to 48 h "
         "after) on cms → landing-pages → Black Friday 2026 until 2026-12-01 04:59 UTC; "
         "allows hotfix, rollback",
-        "  ? active_release: unknown: no release controller is installed yet",
+        "  ✓ active_release: no release in progress on cms in production",
         "  ✓ error_budget: no SLO on cms",
         "  ✓ open_incident: no open incident on cms",
         "  at stake: 1 campaign(s), 185,000 per hour",
@@ -353,11 +353,11 @@ def test_the_json_verdict_is_the_same_in_local_and_remote_mode(
     }
     assert in_local["at"] == BLACK_FRIDAY_AFTERNOON
     assert [c["check"] for c in in_local["checks"]] == CHECK_IDS
-    assert [c["outcome"] for c in in_local["checks"]] == ["block", "unknown", "pass", "pass"]
+    assert [c["outcome"] for c in in_local["checks"]] == ["block", "pass", "pass", "pass"]
     for check in in_local["checks"]:
         assert set(check) == {"check", "outcome", "summary", "facts"}
     assert {c["summary"] for c in in_local["checks"][1:]} == {
-        "unknown: no release controller is installed yet",
+        "no release in progress on cms in production",
         "no SLO on cms",
         "no open incident on cms",
     }

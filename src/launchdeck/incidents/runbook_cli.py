@@ -57,13 +57,14 @@ class ClientActions:
         return f"{flag} off in {environment} (version {outcome.flag.version}; {outcome.gate})"
 
     def rollback(self, *, system: str, environment: str, reason: str) -> str:
-        from launchdeck.errors import NotFound
+        from launchdeck.rollout.views import ActionRequest
 
-        raise NotFound(
-            f"cannot roll {system} back: the release controller is not installed yet",
-            hint="roll back with your deploy tool and record it (launchdeck record deploy "
-            f"{system} --env {environment} --note 'rollback'); run the runbook again and answer "
-            "'s' at this step",
+        done = self.client.rollouts.act(
+            system, environment, "rollback", ActionRequest(reason=reason)
+        )
+        return (
+            f"release #{done.id} of {system} rolled back in {environment}: "
+            f"{done.version} → {done.stable or 'nothing'}"
         )
 
     def shell(self, command: str, *, timeout_s: float) -> ShellResult:
