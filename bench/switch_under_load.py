@@ -11,8 +11,10 @@ A request on a keep-alive connection that a reload closed is sent again once on 
 browsers do; only a request that fails again, or any non-200 answer, counts as failed.
 
 Then rollback latency, `--rollbacks` times each: from the decision to the moment a visitor who
-was on the canary is served stable — the canary at 50 % set to 0 (reload), and a blue-green
-switch put back (symlink), in milliseconds.
+was on the canary is served stable — the canary at 50 % set to 0 (reload), a blue-green switch
+put back (symlink), and the whole path a person or the controller takes (`release abort`
+through the release service: the store read and saved with its timeline events, then the site
+reconciled), in milliseconds.
 
 Figures: requests served and failed (and retried) during the switching, the served rate against
 the quiet rate (ratio), and rollback latencies (median, max). Target (issue 6): zero failed
@@ -127,6 +129,87 @@ def rollback_latencies(site: NginxStatic, rollbacks: int) -> tuple[list[float], 
     return canary_ms, switch_ms
 
 
+def service_rollback_latencies(root: Path, rollbacks: int) -> list[float]:
+    """`launchdeck release abort` through the release service (the store read and saved with
+    its timeline events, the site reconciled): from the call to a canary visitor served stable,
+    in ms. Each round deploys a fresh canary at 50 % first."""
+    from datetime import UTC, datetime
+
+    from launchdeck.checks import installed_checks
+    from launchdeck.gate.service import GateService
+    from launchdeck.reliability.service import prometheus_sources
+    from launchdeck.rollout.service import RolloutService
+    from launchdeck.rollout.strategy import parse_strategy
+    from launchdeck.rollout.views import ActionRequest, DeployRequest
+    from launchdeck.store import Database
+    from launchdeck.workspace.service import WorkspaceService
+    from launchdeck.workspace.spec import WorkspaceSpec
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    db = Database(f"sqlite:///{root / 'state.db'}")
+    site_root = root / "service-site"
+    WorkspaceService(db, actor="bench", clock=clock).apply(
+        WorkspaceSpec.model_validate(
+            {
+                "version": 1,
+                "workspace": {"name": "bench"},
+                "environments": [{"id": "production", "production_like": True}],
+                "systems": [
+                    {
+                        "id": "shop",
+                        "environments": {"production": {"target": {"root": str(site_root)}}},
+                    }
+                ],
+            }
+        )
+    )
+    sources = prometheus_sources("http://127.0.0.1:9", timeout_s=1)
+    gate = GateService(
+        db, actor="bench", clock=clock, checks=installed_checks(db, clock=clock, sources=sources)
+    )
+    service = RolloutService(db, actor="bench", clock=clock, gate=gate, sites_dir=root)
+    strategy = parse_strategy(
+        "strategy: canary\nsteps: [{set_weight: 50}, {pause: {}}]\nanalysis: {background: []}\n",
+        source="bench.yaml",
+    )
+    latencies: list[float] = []
+    try:
+        for round_ in range(rollbacks + 1):
+            version = "blue" if round_ == 0 else f"green-{round_}"
+            service.deploy(
+                DeployRequest(
+                    system="shop", version=version, artifact=str(root / version), strategy=strategy
+                )
+            )
+            if round_ == 0:
+                continue
+            site = service.status("shop", "production").url
+            assert site is not None
+            with httpx.Client(base_url=site, timeout=10) as client:
+                on_canary = next(
+                    f"probe-{i}"
+                    for i in range(10_000)
+                    if client.get("/", headers={"Cookie": f"ld_uid=probe-{i}"}).text != "blue"
+                )
+                cookie = {"Cookie": f"ld_uid={on_canary}"}
+                started = time.perf_counter()
+                service.act("shop", "production", "abort", ActionRequest(reason="bench"))
+                _until_stable(client, cookie)
+                latencies.append((time.perf_counter() - started) * 1000)
+    finally:
+        service.close()
+        kept = root / "service-site" / "site.json"
+        if kept.exists():
+            import json
+
+            ports = json.loads(kept.read_text())
+            NginxStatic(site_root, port=ports["port"], preview_port=ports["preview_port"]).stop()
+        db.dispose()
+    return latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--swaps", type=int, default=100)
@@ -147,6 +230,9 @@ def main() -> None:
             (root / version).mkdir()
             (root / version / "index.html").write_text(version)
             site.install(version, root / version)
+        for round_ in range(1, args.rollbacks + 1):  # the release service's canaries
+            (root / f"green-{round_}").mkdir()
+            (root / f"green-{round_}" / "index.html").write_text(f"green {round_}")
         site.point("stable", "blue")
         site.point("canary", "green")
         site.start()
@@ -182,8 +268,9 @@ def main() -> None:
             canary_ms, switch_ms = rollback_latencies(site, args.rollbacks)
         finally:
             site.stop()
+        service_ms = service_rollback_latencies(root, args.rollbacks)
 
-    report(args, weights, switching_s, during, quiet_rate, canary_ms, switch_ms)
+    report(args, weights, switching_s, during, quiet_rate, canary_ms, switch_ms, service_ms)
 
 
 def report(
@@ -194,6 +281,7 @@ def report(
     quiet_rate: float,
     canary_ms: list[float],
     switch_ms: list[float],
+    service_ms: list[float],
 ) -> None:
     rate = during["served"] / switching_s
     table = Table(title=f"Switching on a real nginx under load ({args.connections} connections)")
@@ -215,6 +303,10 @@ def report(
     table.add_row(
         "rollback: blue-green switch back (symlink), median / max",
         f"{statistics.median(switch_ms):.2f} / {max(switch_ms):.2f} ms",
+    )
+    table.add_row(
+        "rollback: 'release abort' through the store (canary at 50 %), median / max",
+        f"{statistics.median(service_ms):.1f} / {max(service_ms):.1f} ms",
     )
     console.print(table)
     ok = during["failed"] == 0

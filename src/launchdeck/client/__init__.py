@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from launchdeck.auth.service import TokenApi
     from launchdeck.calendar.service import CalendarApi
+    from launchdeck.client.http import HttpTransport
     from launchdeck.experiments.service import ExperimentApi
     from launchdeck.flags.service import FlagApi
     from launchdeck.gate.service import GateApi, GateService
@@ -71,10 +72,23 @@ class Client:
     incidents: IncidentApi
     flags: FlagApi
     experiments: ExperimentApi
-    rollouts: RolloutApi
+    _rollouts: Callable[[], RolloutApi] = field(repr=False)
+    """Made on first use: the release service imports the judge's statistics (a second)."""
     _close: Callable[[], None] = field(default=lambda: None, repr=False)
+    _made: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @property
+    def rollouts(self) -> RolloutApi:
+        if "rollouts" not in self._made:
+            self._made["rollouts"] = self._rollouts()
+        made = self._made["rollouts"]
+        return made  # type: ignore[return-value]
 
     def close(self) -> None:
+        rollouts = self._made.get("rollouts")
+        close = getattr(rollouts, "close", None)
+        if callable(close):
+            close()
         self._close()
 
 
@@ -127,7 +141,9 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         flags=FlagService(db, actor=settings.actor, clock=clock, gate=gate),
         experiments=ExperimentService(db, clock=clock, events=events),
-        rollouts=rollout_service(db, settings, clock=clock, gate=gate, notifications=notifications),
+        _rollouts=lambda: rollout_service(
+            db, settings, clock=clock, gate=gate, notifications=notifications
+        ),
         _close=close,
     )
 
@@ -166,7 +182,6 @@ def _remote(settings: Settings) -> Client:
     from launchdeck.gate.service import RemoteGate
     from launchdeck.incidents.service import RemoteIncidents
     from launchdeck.reliability.service import RemoteSlos
-    from launchdeck.rollout.service import RemoteRollouts
     from launchdeck.timeline.service import RemoteTimeline
     from launchdeck.workspace.remote import RemoteWorkspace
 
@@ -185,6 +200,12 @@ def _remote(settings: Settings) -> Client:
         incidents=RemoteIncidents(http),
         flags=RemoteFlags(http),
         experiments=RemoteExperiments(http),
-        rollouts=RemoteRollouts(http),
+        _rollouts=lambda: _remote_rollouts(http),
         _close=http.close,
     )
+
+
+def _remote_rollouts(http: HttpTransport) -> RolloutApi:
+    from launchdeck.rollout.service import RemoteRollouts
+
+    return RemoteRollouts(http)

@@ -8,7 +8,7 @@ from datetime import datetime
 from launchdeck.gate.model import CheckResult, GateRequest
 from launchdeck.rollout.gate import CHECK, evaluate
 from launchdeck.store import Database
-from launchdeck.store.releases import SqlReleaseStore
+from launchdeck.store.releases import active_release
 
 __all__ = ["CHECK", "ActiveReleaseCheck"]
 
@@ -21,5 +21,5 @@ class ActiveReleaseCheck:
 
     def evaluate(self, request: GateRequest, *, at: datetime) -> CheckResult:
         with self.db.read() as session:
-            active = SqlReleaseStore(session).active(request.system, request.environment)
+            active = active_release(session, request.system, request.environment)
         return evaluate(request, active)

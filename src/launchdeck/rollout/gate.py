@@ -10,40 +10,71 @@ running release's analysis (canary and baseline no longer differ by the release 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from launchdeck.calendar.model import ChangeType
 from launchdeck.gate.model import CheckOutcome, CheckResult, GateRequest
-from launchdeck.rollout.record import ReleaseRecord
 
-__all__ = ["CHECK", "evaluate"]
+if TYPE_CHECKING:  # not at run time: the gate must not import the judge's statistics
+    from launchdeck.rollout.record import ReleaseRecord
+
+__all__ = ["CHECK", "ActiveRelease", "evaluate"]
 
 CHECK = "active_release"
 _WARN_ONLY = (ChangeType.FLAG, ChangeType.RELIABILITY)
 
 
-def _label(record: ReleaseRecord) -> str:
-    release = record.release
-    where = f"step {release.step + 1}" if not release.blue_green else "blue-green"
-    weight = f", {release.weight:g} % on the canary" if release.weight else ""
+@dataclass(frozen=True, slots=True)
+class ActiveRelease:
+    """What the check says of the release in progress (read from its row, not decoded)."""
+
+    id: int
+    system: str
+    version: str
+    phase: str
+    step: int
+    weight: float
+    blue_green: bool
+
+    @classmethod
+    def of(cls, record: ReleaseRecord) -> ActiveRelease:
+        release = record.release
+        return cls(
+            id=record.id,
+            system=release.system,
+            version=release.version,
+            phase=str(release.phase),
+            step=release.step,
+            weight=release.weight,
+            blue_green=release.blue_green,
+        )
+
+
+def _label(active: ActiveRelease) -> str:
+    where = f"step {active.step + 1}" if not active.blue_green else "blue-green"
+    weight = f", {active.weight:g} % on the canary" if active.weight else ""
     return (
-        f"release {record.ref} of {release.system} {release.version} is "
-        f"{release.phase.replace('_', ' ')} ({where}{weight})"
+        f"release #{active.id} of {active.system} {active.version} is "
+        f"{active.phase.replace('_', ' ')} ({where}{weight})"
     )
 
 
-def evaluate(request: GateRequest, active: ReleaseRecord | None) -> CheckResult:
+def evaluate(request: GateRequest, active: ActiveRelease | ReleaseRecord | None) -> CheckResult:
     """`active`: the release in progress on `request.system` in `request.environment`."""
+    if active is not None and not isinstance(active, ActiveRelease):
+        active = ActiveRelease.of(active)
     if active is None:
         return CheckResult(
             check=CHECK,
             outcome=CheckOutcome.PASS,
             summary=f"no release in progress on {request.system} in {request.environment}",
         )
-    release = active.release
     facts: dict[str, float | int | str | None] = {
         "release": active.id,
-        "version": release.version,
-        "phase": str(release.phase),
-        "weight": release.weight,
+        "version": active.version,
+        "phase": active.phase,
+        "weight": active.weight,
     }
     label = _label(active)
     if request.change_type is ChangeType.ROLLBACK:

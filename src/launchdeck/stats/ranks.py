@@ -21,11 +21,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import norm, rankdata
 
 __all__ = ["ShiftEstimate", "mann_whitney_shift"]
 
@@ -64,6 +64,8 @@ def mann_whitney_shift(
     y = _clean(control)
     if not x.size or not y.size:
         raise ValueError("both samples need at least one value")
+    from scipy.stats import rankdata  # scipy.stats takes a second to import: only when used
+
     ranks = rankdata(np.concatenate([x, y]))
     statistic = float(ranks[: x.size].sum() - x.size * (x.size + 1) / 2)
     tied = np.unique(ranks).size < ranks.size
@@ -145,6 +147,8 @@ def _exact(
 def _standardised(x: NDArray[np.float64], y: NDArray[np.float64], shift: float) -> float:
     """(U − nm/2 ∓ ½) / σ for (x − shift, y), σ corrected for ties; ValueError if σ = 0."""
     n, m = x.size, y.size
+    from scipy.stats import rankdata
+
     ranks = rankdata(np.concatenate([x - shift, y]))
     z = float(ranks[:n].sum() - n * (n + 1) / 2 - n * m / 2)
     _, ties = np.unique(ranks, return_counts=True)
@@ -178,13 +182,13 @@ def _approximate(
     x: NDArray[np.float64], y: NDArray[np.float64], statistic: float, confidence: float
 ) -> ShiftEstimate:
     z = _standardised(x, y, 0.0)
-    quantile = float(norm.ppf(1 - (1 - confidence) / 2))
+    quantile = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     return ShiftEstimate(
         estimate=_root(x, y, 0.0),
         low=_root(x, y, quantile),
         high=_root(x, y, -quantile),
         confidence=confidence,
         statistic=statistic,
-        p_value=float(min(1.0, 2 * norm.sf(abs(z)))),
+        p_value=float(min(1.0, math.erfc(abs(z) / math.sqrt(2)))),
         exact=False,
     )

@@ -4,33 +4,71 @@ refuses a second, whoever inserts it at the same time."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from launchdeck.errors import Conflict, NotFound
-from launchdeck.rollout.record import ReleaseRecord
-from launchdeck.rollout.release import Release
+from launchdeck.rollout.gate import ActiveRelease
 from launchdeck.store.tables import ReleaseRow
 
-__all__ = ["SqlReleaseStore", "release_json"]
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
-_RELEASE = TypeAdapter(Release)
+    from launchdeck.rollout.record import ReleaseRecord
+    from launchdeck.rollout.release import Release
+
+__all__ = ["SqlReleaseStore", "active_release", "release_json"]
+
+
+@cache
+def _adapter() -> TypeAdapter[Release]:
+    """Made on first use: the release value imports the judge's statistics, which the gate's
+    active_release check (`active_release`) does not need."""
+    from pydantic import TypeAdapter
+
+    from launchdeck.rollout.release import Release
+
+    return TypeAdapter(Release)
 
 
 def release_json(release: Release) -> dict[str, Any]:
     """The release machine's value as JSON (every analysis and measurement in it)."""
-    dumped: dict[str, Any] = _RELEASE.dump_python(release, mode="json")
+    dumped: dict[str, Any] = _adapter().dump_python(release, mode="json")
     return dumped
 
 
+def active_release(session: Session, system: str, environment: str) -> ActiveRelease | None:
+    """The release in progress, read from its columns and raw state (nothing decoded)."""
+    row = session.scalars(
+        select(ReleaseRow).where(
+            ReleaseRow.system == system,
+            ReleaseRow.environment == environment,
+            ReleaseRow.active.is_(True),
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return ActiveRelease(
+        id=row.id,
+        system=row.system,
+        version=row.version,
+        phase=row.phase,
+        step=int(row.state.get("step", 0)),
+        weight=float(row.state.get("weight", 0.0)),
+        blue_green=row.strategy == "blue-green",
+    )
+
+
 def _record(row: ReleaseRow) -> ReleaseRecord:
+    from launchdeck.rollout.record import ReleaseRecord
+
     return ReleaseRecord(
         id=row.id,
-        release=_RELEASE.validate_python(row.state),
+        release=_adapter().validate_python(row.state),
         target=dict(row.target),
         controller=dict(row.controller),
         artifact=row.artifact,
