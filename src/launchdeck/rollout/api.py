@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from launchdeck.api.deps import Deployer, Reader
 from launchdeck.rollout.service import RolloutService
@@ -14,7 +14,10 @@ from launchdeck.rollout.views import ActionRequest, DeployRequest, JudgeView, Re
 __all__ = ["router"]
 
 router = APIRouter(tags=["releases"])
-_Id = Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_Id = Annotated[str, Query(pattern=_ID)]
+System = Annotated[str, Path(pattern=_ID)]
+Environment = Annotated[str, Path(pattern=_ID)]
 
 
 def _service(request: Request, actor: str) -> RolloutService:
@@ -42,7 +45,9 @@ def releases(
 
 
 @router.get("/releases/{system}/{environment}", summary="The active (else newest) release")
-def status(system: str, environment: str, token: Reader, request: Request) -> ReleaseView:
+def status(
+    system: System, environment: Environment, token: Reader, request: Request
+) -> ReleaseView:
     return _service(request, token.name).status(system, environment)
 
 
@@ -51,8 +56,8 @@ def status(system: str, environment: str, token: Reader, request: Request) -> Re
     summary="The judge's verdict now on the active release (Argo Rollouts' web metric)",
 )
 def judge(
-    system: str,
-    environment: str,
+    system: System,
+    environment: Environment,
     token: Reader,
     request: Request,
     metrics: Annotated[str, Query(max_length=2000)] = "",
@@ -66,8 +71,8 @@ def judge(
     summary="promote, pause, resume, abort or rollback (scope deploy)",
 )
 def act(
-    system: str,
-    environment: str,
+    system: System,
+    environment: Environment,
     action: Literal["promote", "pause", "resume", "abort", "rollback"],
     token: Deployer,
     request: Request,

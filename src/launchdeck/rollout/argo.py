@@ -8,7 +8,7 @@ campaign calendar still decide. The judge endpoint (served by the API, not here)
     GET {launchdeck_url}/api/v1/releases/{system}/{environment}/judge?metrics=error_rate,latency
     Authorization: Bearer <token>      (Secret `launchdeck-api`, key `token`, in the namespace)
     200 {"verdict": "pass" | "fail" | "inconclusive" | "no_data",
-         "metrics": [{"name": "error_rate", "verdict": "pass", "summary": "…"}, …]}
+         "metrics": [{"name": "error_rate", "verdict": "pass", "reason": "…", "numbers": {…}}, …]}
 
 Argo reads `{$.verdict}`: `result == "pass"` is a successful measurement, `result == "fail"` a
 failed one, anything else (inconclusive, no_data) an inconclusive one; an answer that is not

@@ -80,11 +80,15 @@ def deploy(
         str, typer.Option(help="What the gate is asked about: feature, hotfix, content …")
     ] = "feature",
     watch: Annotated[bool, typer.Option(help="Follow the release to its end.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between passes with --watch.")] = 5.0,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between passes with --watch.")
+    ] = 5.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Release VERSION of SYSTEM progressively: canary steps or a blue-green switch, judged,
     gated at every step, rolled back automatically when the judge finds harm."""
+    from pydantic import ValidationError
+
     from launchdeck.calendar.model import ChangeType
     from launchdeck.cli.render import console, emit_json
     from launchdeck.errors import UsageError
@@ -98,15 +102,26 @@ def deploy(
     context = app_context(ctx)
     spec = _strategy_for(context.settings, system, strategy_file)
     kind: Literal["canary", "blue-green"] | None = strategy  # type: ignore[assignment]
-    request = DeployRequest(
-        system=system,
-        environment=env,
-        version=version,
-        artifact=str(artifact.resolve()),
-        strategy=spec,
-        kind=kind,
-        change_type=ChangeType(change_type),
-    )
+    try:
+        request = DeployRequest(
+            system=system,
+            environment=env,
+            version=version,
+            artifact=str(artifact.resolve()),
+            strategy=spec,
+            kind=kind,
+            change_type=ChangeType(change_type),
+        )
+    except ValidationError as exc:  # a malformed id or version: a usage error, not a traceback
+        error = exc.errors()[0]
+        field = str(error["loc"][0])
+        raise UsageError(
+            f"--{field}: {error['msg'].removeprefix('Value error, ')}"
+            if field != "system"
+            else f"system {system!r}: {error['msg']}",
+            hint="versions are letters, digits and . _ + - (v2.4.1); ids are lowercase with "
+            "dashes (landing-pages)",
+        ) from None
     client = context.client
     started = client.rollouts.deploy(request)
     out = console()
@@ -195,7 +210,7 @@ def print_release(out: Console, release: ReleaseView) -> None:
         if analysis is None or not analysis.last:
             continue
         table = Table(
-            title=f"{name}: {analysis.phase}, {analysis.measurements} measurements, "
+            title=f"{name}: {analysis.phase}, {_count(analysis.measurements, 'measurement')}, "
             f"{analysis.failures} failed",
             title_justify="left",
         )
@@ -207,6 +222,10 @@ def print_release(out: Console, release: ReleaseView) -> None:
         out.print(table)
     for at, phase, reason in release.history[-6:]:
         out.print(f"  {fmt_time(at)}  {phase.replace('_', ' ')}: {reason}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @release_app.command("list")
@@ -266,7 +285,9 @@ def status(
     system: SystemArg,
     env: EnvOpt = "production",
     watch: Annotated[bool, typer.Option(help="Follow it to its end.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between looks with --watch.")] = 5.0,
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between looks with --watch.")
+    ] = 5.0,
     as_json: JsonOpt = False,
 ) -> None:
     """The active release of SYSTEM (else its newest): steps, analyses, history."""
@@ -379,7 +400,9 @@ def controller(
     ctx: typer.Context,
     interval: Annotated[
         float | None,
-        typer.Option(help="Seconds between passes (default LAUNCHDECK_CONTROLLER_INTERVAL_S)."),
+        typer.Option(
+            min=0.1, help="Seconds between passes (default LAUNCHDECK_CONTROLLER_INTERVAL_S)."
+        ),
     ] = None,
     once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
 ) -> None:
@@ -397,6 +420,11 @@ def controller(
             hint="unset LAUNCHDECK_URL (the API server runs its own controller)",
         )
     pause_s = context.settings.controller_interval_s if interval is None else interval
+    if pause_s <= 0:
+        raise UsageError(
+            "LAUNCHDECK_CONTROLLER_INTERVAL_S is 0 (no controller)",
+            hint="give --interval, e.g. --interval 5",
+        )
     out = err_console()
     out.print(f"release controller: a pass every {pause_s:g} s (Ctrl-C stops it)")
     said: dict[int, str] = {}

@@ -226,7 +226,7 @@ def promote(
     *,
     full: bool = False,
     gate: Gate,
-    reason: str = "promoted in full by hand",
+    reason: str | None = None,
 ) -> Release:
     """A person moves the release on: past the current step, or (`full`) straight to the end."""
     if release.phase.over:
@@ -235,12 +235,12 @@ def promote(
         view = _ask(gate, release)
         if not view.allows:
             raise ValueError(view.why)
-        return _promoted(release, now, reason)
+        return _promoted(release, now, reason or "promoted in full by hand")
     skipped = _moved(
         release,
         now,
         Phase.PROGRESSING,
-        f"step {release.step + 1} promoted by hand",
+        reason or f"step {release.step + 1} promoted by hand",
         step=release.step + 1,
         step_started_at=now,
         step_run=None,
@@ -254,7 +254,7 @@ def pause(release: Release, now: datetime, reason: str) -> Release:
     return _moved(release, now, Phase.PAUSED, reason)
 
 
-def resume(release: Release, now: datetime, *, gate: Gate) -> Release:
+def resume(release: Release, now: datetime, *, gate: Gate, reason: str | None = None) -> Release:
     if release.phase is not Phase.PAUSED:
         raise ValueError(f"the release is {release.phase}, not paused")
     view = _ask(gate, release)
@@ -270,7 +270,7 @@ def resume(release: Release, now: datetime, *, gate: Gate) -> Release:
         release,
         now,
         Phase.PROGRESSING,
-        "resumed by hand",
+        reason or "resumed by hand",
         step_run=step_run,
         background_run=background,
     )

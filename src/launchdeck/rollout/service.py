@@ -539,20 +539,34 @@ class RolloutService:
             release = current.release
             why = request.reason.strip()
             gate = self._gate(current, now)
+            if request.full and action != "promote":
+                raise UsageError("full is for promote", hint="leave it out")
+            gated = (action == "promote" and request.full) or (
+                action == "resume" and release.phase is Phase.PAUSED
+            )
+            view = (gate(release) if callable(gate) else gate) if gated else None
+            if view is not None and not view.allows:
+                raise Blocked(
+                    f"release {current.ref} ({release.version}): {view.why}",
+                    hint="abort and rollback are always allowed",
+                )
+            by = f" by {self.actor}"
             try:
                 if action == "promote":
-                    release = promote(release, now, full=request.full, gate=gate)
+                    release = promote(
+                        release, now, full=request.full, gate=gate, reason=why or None
+                    )
                 elif action == "pause":
-                    release = pause(release, now, why or f"paused by {self.actor}")
+                    release = pause(release, now, why or f"paused{by}")
                 elif action == "resume":
-                    release = resume(release, now, gate=gate)
+                    release = resume(release, now, gate=gate, reason=why or f"resumed{by}")
                 else:
                     if action == "rollback" and release.phase is Phase.ROLLED_BACK:
-                        raise ValueError(f"{current.ref} is already rolled back")
-                    by = "rolled back" if action == "rollback" else "aborted"
-                    release = abort(release, now, why or f"{by} by {self.actor}")
+                        raise ValueError("already rolled back")
+                    done = "rolled back" if action == "rollback" else "aborted"
+                    release = abort(release, now, why or f"{done}{by}")
             except ValueError as exc:
-                raise Conflict(f"{current.ref} {release.version}: {exc}") from None
+                raise Conflict(f"release {current.ref} ({release.version}): {exc}") from None
             target = self._target(current)
             controller = dict(current.controller)
             if action in ("promote", "resume") and not release.phase.over:
@@ -592,6 +606,9 @@ class RolloutService:
         """The judge's verdict now on the active release's traffic (for Argo's web metric)."""
         now = self.clock()
         with self.db.read() as session:
+            state = SqlStateStore(session)
+            state.get(ResourceKind.SYSTEM, system)
+            state.get(ResourceKind.ENVIRONMENT, environment)
             current = SqlReleaseStore(session).active(system, environment)
         if current is None:
             return JudgeView(release=None, verdict="no_data", metrics=[])

@@ -159,7 +159,8 @@ def _steps(record: ReleaseRecord) -> list[StepView]:
                 texts.append(f"pause {_span(duration)}" if duration else "pause until promoted")
             else:
                 texts.append(f"analysis: {', '.join(value['metrics'])}")
-    done = len(texts) if release.phase is Phase.PROMOTED else release.step
+    promoted = any(phase is Phase.PROMOTED for _, phase, _ in release.history)
+    done = len(texts) if promoted else release.step
     return [
         StepView(
             index=i,

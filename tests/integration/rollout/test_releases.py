@@ -285,7 +285,7 @@ def test_a_freeze_that_begins_mid_rollout_pauses_it_and_lets_a_rollback_through(
 
     assert done.phase is Phase.PAUSED and done.paused_by_gate
     assert "gate refuses" in done.reason and "freeze 'Launch'" in done.reason
-    with pytest.raises(Conflict, match="gate refuses"):
+    with pytest.raises(Blocked, match="gate refuses"):
         service.act("shop", "production", "resume", ActionRequest())
     back = service.act("shop", "production", "rollback", ActionRequest(reason="not now"))
     assert back.phase is Phase.ROLLED_BACK

@@ -87,6 +87,7 @@ def test_the_initial_migration_creates_the_single_workspace_row(fresh: Database)
         "incident_tasks": [],
         "incidents": [],
         "metrics": [],
+        "releases": [],
         "sdk_keys": [],
         "segments": [],
         "slos": [],
