@@ -11,6 +11,7 @@ a time per system and environment, which the gate says too.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -522,3 +523,30 @@ def test_a_healthy_release_passes_its_verification_window_and_is_promoted(
     assert done.phase is Phase.PROMOTED, done.reason
     assert done.reason == "every step and the verification window passed"
     assert site(tmp_path).served() == Served(stable="v3", canary=None, preview=None, weight=0)
+
+
+def test_the_controller_thread_of_launchdeck_serve_moves_releases_on(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    from launchdeck.rollout.runner import ControllerThread
+
+    paused = parse_strategy(
+        "strategy: canary\n"
+        "steps: [{set_weight: 20}, {pause: {duration: 10m}}]\n"
+        "analysis: {background: []}\n",
+        source="paused.yaml",
+    )
+    deploy(service, tmp_path, "v1")
+    release = deploy(service, tmp_path, "v3", strategy=paused)
+    thread = ControllerThread(service, interval_s=0.05)
+    thread.start()
+    try:
+        clock.advance(timedelta(minutes=11))  # the pause is over: the next pass promotes it
+        deadline = time.monotonic() + 10
+        while service.status("shop", "production").phase is not Phase.PROMOTED:
+            assert time.monotonic() < deadline, "the controller thread took no pass"
+            time.sleep(0.05)
+    finally:
+        thread.stop()
+    assert site(tmp_path).served().stable == "v3"
+    assert service.status("shop", "production").id == release.id

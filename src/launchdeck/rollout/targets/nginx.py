@@ -4,7 +4,8 @@ The layout and the routing are in `nginx_config`. This module moves the pieces:
 
 - `start()` writes nginx.conf and split.conf, checks them (`nginx -t`) and starts nginx as a
   daemon of its own (it keeps serving when the controller dies; `running()` finds it again by
-  its pid file). `stop()` asks it to finish its requests and quit.
+  its pid file). On a site that runs already it only reloads when the configuration changed,
+  so a controller may call it at every pass. `stop()` asks it to finish its requests and quit.
 - `install(version, artifact)` copies an artifact directory to `releases/<version>/` once; a
   version is immutable afterwards (installing it again with other content is refused).
 - `point(link, target)` makes `live/<link>` point at a release (or at another link) by
@@ -108,20 +109,21 @@ class NginxStatic:
         if not layout.split.exists():
             _write_atomically(layout.split, split_config(0, canary=False))
         user = "root root" if os.geteuid() == 0 else None
-        _write_atomically(
-            layout.config,
-            main_config(
-                layout,
-                port=self.port,
-                preview_port=self.preview_port,
-                host=self.host,
-                paid_parameters=self.paid_parameters,
-                user=user,
-                mime_types=_MIME_TYPES if _MIME_TYPES.exists() else None,
-            ),
+        config = main_config(
+            layout,
+            port=self.port,
+            preview_port=self.preview_port,
+            host=self.host,
+            paid_parameters=self.paid_parameters,
+            user=user,
+            mime_types=_MIME_TYPES if _MIME_TYPES.exists() else None,
         )
-        if self.running() is not None:  # a restarted controller: the same site, reloaded
-            self.reload()
+        changed = not layout.config.exists() or layout.config.read_text() != config
+        if changed:
+            _write_atomically(layout.config, config)
+        if self.running() is not None:  # already serving: reloaded only for a new config
+            if changed:
+                self.reload()
             return
         self._check()
         self._run("-c", str(layout.config), "-p", str(layout.root))
