@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Final
 
 import httpx
@@ -38,6 +37,7 @@ from launchdeck.notify.slack import render_slack
 from launchdeck.notify.spec import ChannelSpec, ChannelType, NotificationsSpec, SecretRef, route
 from launchdeck.notify.teams import render_teams
 from launchdeck.notify.webhook import render_generic, sign
+from launchdeck.secrets import read_secret
 
 __all__ = ["MAX_WORKERS", "Dispatcher", "proxy_for", "resolve_secret"]
 
@@ -55,25 +55,7 @@ _REDACTED: Final = "[redacted]"
 
 def resolve_secret(ref: SecretRef, *, environ: Mapping[str, str]) -> str:
     """The secret `ref` points at, stripped; ConfigError naming the variable or file, never it."""
-    if ref.env is not None:
-        value = environ.get(ref.env, "").strip()
-        if not value:
-            raise ConfigError(
-                f"{ref.describe()} is not set",
-                where="notifications",
-                hint=f"set {ref.env} in the environment launchdeck runs in",
-            )
-        return value
-    path = Path(ref.file or "")
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        message = f"{ref.describe()} cannot be read ({reason})"
-        raise ConfigError(message, where="notifications") from None
-    if not value:
-        raise ConfigError(f"{ref.describe()} is empty", where="notifications")
-    return value
+    return read_secret(ref, environ=environ, where="notifications")
 
 
 def proxy_for(url: str, environ: Mapping[str, str]) -> str | None:

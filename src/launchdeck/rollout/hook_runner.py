@@ -59,6 +59,7 @@ from launchdeck.rollout.hooks import (
     hook_body,
     hook_environment,
 )
+from launchdeck.secrets import SecretUnavailable, read_secret
 
 __all__ = ["MAX_WORKERS", "run_hook", "run_hooks"]
 
@@ -233,23 +234,11 @@ def run_hooks(
 
 
 def _read_secret(ref: SecretRef, environ: Mapping[str, str]) -> str:
-    """The secret `ref` points at, stripped; _NoSecret naming the variable or file, never it.
-
-    The same rules and words as notify's `resolve_secret` (which lives in notify's shell).
-    """
-    if ref.env is not None:
-        value = environ.get(ref.env, "").strip()
-        if not value:
-            raise _NoSecret(f"{ref.describe()} is not set (the hook's secret)")
-        return value
+    """The secret `ref` points at; _NoSecret naming the variable or file, never it."""
     try:
-        value = Path(ref.file or "").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise _NoSecret(f"{ref.describe()} cannot be read ({reason})") from None
-    if not value:
-        raise _NoSecret(f"{ref.describe()} is empty (the hook's secret)")
-    return value
+        return read_secret(ref, environ=environ)
+    except SecretUnavailable as exc:
+        raise _NoSecret(f"{exc.message} (the hook's secret)") from None
 
 
 def _first_line(data: bytes) -> str:

@@ -30,7 +30,6 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Final, Protocol
 
 import httpx
@@ -39,6 +38,7 @@ from launchdeck.notify.spec import SecretRef
 from launchdeck.rollout.judge import Counts
 from launchdeck.rollout.measure import Reading
 from launchdeck.rollout.strategy import MetricSpec, StrategySpec, fill_template, parse_json_path
+from launchdeck.secrets import SecretUnavailable, read_secret
 
 __all__ = [
     "MetricSource",
@@ -288,23 +288,11 @@ def _path_text(steps: Sequence[str | int]) -> str:
 
 
 def _secret(ref: SecretRef, environ: Mapping[str, str], header: str) -> str:
-    """The header value `ref` points at; the error names the variable or file, never the value.
-
-    notify's `resolve_secret` does the same but lives in its sender, which only a composition
-    root may import."""
-    if ref.env is not None:
-        value = environ.get(ref.env, "").strip()
-        if not value:
-            raise _Unreadable(f"header {header}: {ref.describe()} is not set")
-        return value
+    """The header value `ref` points at; the error names the variable or file, never it."""
     try:
-        value = Path(ref.file or "").read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise _Unreadable(f"header {header}: {ref.describe()} cannot be read ({reason})") from None
-    if not value:
-        raise _Unreadable(f"header {header}: {ref.describe()} is empty")
-    return value
+        return read_secret(ref, environ=environ)
+    except SecretUnavailable as exc:
+        raise _Unreadable(f"header {header}: {exc.message}") from None
 
 
 def _duration(span: timedelta) -> str:

@@ -255,7 +255,9 @@ def test_a_secret_file_that_is_missing_fails_the_hook_naming_the_file(tmp_path: 
     result = call(hook)
 
     assert not result.ok
-    assert result.detail == f"file {missing} cannot be read (No such file or directory)"
+    assert result.detail == (
+        f"file {missing} cannot be read (No such file or directory) (the hook's secret)"
+    )
 
 
 def test_the_secret_reaches_no_detail_and_no_log_line(
