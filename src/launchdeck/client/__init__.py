@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from launchdeck.incidents.service import IncidentApi
     from launchdeck.notify.outbox import Notifications
     from launchdeck.reliability.service import SloApi
-    from launchdeck.rollout.service import RolloutApi, RolloutService
+    from launchdeck.rollout.remote import RolloutApi
+    from launchdeck.rollout.service import RolloutService
     from launchdeck.settings import Settings
     from launchdeck.store import Database
     from launchdeck.timeline.service import TimelineApi
@@ -206,6 +207,6 @@ def _remote(settings: Settings) -> Client:
 
 
 def _remote_rollouts(http: HttpTransport) -> RolloutApi:
-    from launchdeck.rollout.service import RemoteRollouts
+    from launchdeck.rollout.remote import RemoteRollouts
 
     return RemoteRollouts(http)

@@ -22,23 +22,22 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import httpx
 
 from launchdeck.calendar.model import ChangeType
-from launchdeck.client.http import HttpTransport
 from launchdeck.errors import Blocked, Conflict, NotFound, UsageError
 from launchdeck.gate.model import CheckOutcome, Decision, GateRequest
 from launchdeck.gate.service import GateService
-from launchdeck.rollout.access_log import AccessLog, Traffic, end_of, window
+from launchdeck.rollout.access_log import end_of
 from launchdeck.rollout.analysis import Measurement
+from launchdeck.rollout.events import ENDS, TOLD, release_event, transitions
 from launchdeck.rollout.hook_runner import run_hooks
 from launchdeck.rollout.hooks import (
     HookResult,
@@ -48,8 +47,9 @@ from launchdeck.rollout.hooks import (
     hook_payload,
     rollback_requested,
 )
-from launchdeck.rollout.judge import Counts, MetricResult, Verdict, decide, revenue_lost
-from launchdeck.rollout.measure import Reading, measure
+from launchdeck.rollout.judge import MetricResult, Verdict, decide
+from launchdeck.rollout.measure import measure
+from launchdeck.rollout.measuring import Measurer
 from launchdeck.rollout.reconcile import reconcile
 from launchdeck.rollout.record import ReleaseRecord
 from launchdeck.rollout.release import (
@@ -69,8 +69,9 @@ from launchdeck.rollout.release import (
     resume,
     start,
 )
-from launchdeck.rollout.sites import access_log_path, open_target, preview_url, resolve, site_url
-from launchdeck.rollout.sources import SourceContext, read_readings
+from launchdeck.rollout.remote import Action
+from launchdeck.rollout.revenue import charge
+from launchdeck.rollout.sites import open_target, preview_url, resolve, site_url
 from launchdeck.rollout.strategy import SetWeight, StrategySpec, default_strategy
 from launchdeck.rollout.targets.base import Target
 from launchdeck.rollout.views import (
@@ -83,43 +84,12 @@ from launchdeck.rollout.views import (
 )
 from launchdeck.store import Database, SqlStateStore, SqlTimeline
 from launchdeck.store.releases import SqlReleaseStore
-from launchdeck.timeline.model import Event, NewEvent
+from launchdeck.timeline.model import Event
 from launchdeck.workspace.model import ResourceKind, System
 
-__all__ = ["Action", "RemoteRollouts", "RolloutApi", "RolloutService"]
+__all__ = ["RolloutService"]
 
 log = logging.getLogger(__name__)
-
-Action = Literal["promote", "pause", "resume", "abort", "rollback"]
-ACTIONS: tuple[Action, ...] = ("promote", "pause", "resume", "abort", "rollback")
-
-_EVENT_KINDS = {
-    Phase.PENDING: "release.waiting",
-    Phase.PROGRESSING: "release.progressing",
-    Phase.PAUSED: "release.paused",
-    Phase.PROMOTED: "release.promoted",
-    Phase.ROLLED_BACK: "release.rolled_back",
-}
-_ENDS = ("release.promoted", "release.rolled_back")
-_TOLD = ("release.paused", "release.promoted", "release.rolled_back", "release.started")
-"""Kinds people are told about (Slack, Teams … as the workspace routes them)."""
-
-
-class RolloutApi(Protocol):
-    def deploy(self, request: DeployRequest) -> ReleaseView: ...
-    def releases(
-        self,
-        *,
-        system: str | None = None,
-        environment: str | None = None,
-        active: bool | None = None,
-        limit: int = 50,
-    ) -> list[ReleaseView]: ...
-    def status(self, system: str, environment: str) -> ReleaseView: ...
-    def act(
-        self, system: str, environment: str, action: Action, request: ActionRequest
-    ) -> ReleaseView: ...
-    def judge(self, system: str, environment: str, metrics: Sequence[str]) -> JudgeView: ...
 
 
 class Incidents(Protocol):
@@ -154,7 +124,7 @@ class RolloutService:
         self.prometheus_url = prometheus_url
         self.hooks_dir = hooks_dir
         """Where command hooks run (the workspace directory: relative commands resolve there)."""
-        self._logs: dict[tuple[int, str], AccessLog] = {}
+        self.measurer = Measurer(http=self.http, prometheus_url=prometheus_url, sites_dir=sites_dir)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -228,10 +198,11 @@ class RolloutService:
         with self.db.unit_of_work() as uow:
             created = SqlReleaseStore(uow.session).add(fresh)
             SqlTimeline(uow.session).append(
-                self._event(
+                release_event(
                     created,
                     "release.created",
                     now,
+                    actor=self.actor,
                     note=f"{strategy.strategy} of {request.version} (stable: {previous or '-'})",
                     artifact=request.artifact,
                 )
@@ -282,10 +253,11 @@ class RolloutService:
                 with self.db.unit_of_work() as uow:
                     saved = SqlReleaseStore(uow.session).save(changed)
                     SqlTimeline(uow.session).append(
-                        self._event(
+                        release_event(
                             found,
                             "release.previous_retired",
                             now,
+                            actor=self.actor,
                             note=f"{release.previous} left the preview after "
                             f"{spec.keep_previous} kept warm",
                         )
@@ -326,7 +298,7 @@ class RolloutService:
         if not confirmed:
             held = GateView(False, f"confirm-rollout hook {why}", "waiting for confirmation")
             return start(release, now, gate=held)
-        controller["since"] = end_of(self._log_path(current))
+        controller["since"] = end_of(self.measurer.log_path(current))
         release = start(release, now, gate=gate)
         if release.phase is Phase.PENDING:
             return release
@@ -383,7 +355,9 @@ class RolloutService:
             release = record(release, which, measurement, now)
             if release.phase is not Phase.PROGRESSING:
                 return release
-            overspent = self._charge(release, measurement, controller, now)
+            revenue, overspent = charge(release, measurement, now)
+            if revenue is not None:
+                controller["revenue"] = revenue
             if overspent is not None:
                 return abort(release, now, overspent)
         return advance(release, now, gate=gate)
@@ -398,123 +372,23 @@ class RolloutService:
     ) -> Measurement:
         metrics = measured_metrics(release, which)
         if release.blue_green and release.step == 0 and which == "step":
-            return self._preview_checks(current, release, now)
+            return self.measurer.preview_checks(current, release, now)
         try:
-            traffic = self._traffic(current, release, controller)
+            traffic = self.measurer.traffic(current, release, controller)
         except OSError as exc:
             return Measurement(now, error=f"the access log cannot be read: {exc}")
         taken = measure(
-            release.strategy, metrics, traffic, now, readings=self._readings(release, metrics, now)
+            release.strategy,
+            metrics,
+            traffic,
+            now,
+            readings=self.measurer.readings(release, metrics, now),
         )
         failed = failed_check(self._hooks(release, HookType.ROLLOUT, now))
         if failed is None or taken.error is not None:
             return taken
         hook = MetricResult("rollout hooks", Verdict.FAIL, f"rollout hook {failed}", critical=True)
         return replace(taken, results=(*taken.results, hook))
-
-    def _charge(
-        self,
-        release: Release,
-        measurement: Measurement,
-        controller: dict[str, Any],
-        now: datetime,
-    ) -> str | None:
-        """Keep what the canary's conversion drop has cost (`controller["revenue"]`); why to
-        roll back when that is over the release's revenue budget, else None."""
-        spec = release.strategy.revenue
-        found = [r for r in measurement.results if spec and r.name == spec.metric and r.numbers]
-        if spec is None or not found:
-            return None
-        numbers = found[0].numbers
-        canary = Counts(int(numbers["canary_units"]), int(numbers["canary_events"]))
-        baseline = Counts(int(numbers["baseline_units"]), int(numbers["baseline_events"]))
-        started = next((at for at, _, why in release.history if why == "started"), now)
-        hours = (now - started).total_seconds() / 3600
-        lost = revenue_lost(
-            canary,
-            baseline,
-            order_value=spec.order_value,
-            visitors_per_hour=(canary.units + baseline.units) / hours if hours > 0 else 0.0,
-            canary_weight=release.weight / 100,
-        )
-        controller["revenue"] = {
-            "currency": spec.currency,
-            "per_hour": round(lost.per_hour, 2),
-            "lost": round(lost.lost, 2),
-            "lost_at_least": round(lost.lost_at_least, 2),
-            "budget": spec.budget,
-        }
-        if spec.budget is None or lost.lost_at_least <= spec.budget:
-            return None
-        return (
-            f"revenue budget spent: at least {lost.lost_at_least:,.0f} {spec.currency} of orders "
-            f"lost among the canary's visitors (budget {spec.budget:,.0f} {spec.currency}); "
-            f"{lost.per_hour:,.0f} {spec.currency} an hour at risk at {release.weight:g} %"
-        )
-
-    def _readings(
-        self, release: Release, metrics: Sequence[str], now: datetime
-    ) -> dict[str, Reading]:
-        """Prometheus and web metrics read now (access-log metrics need none)."""
-        started = next((at for at, _, why in release.history if why == "started"), None)
-        context = SourceContext(
-            system=release.system,
-            environment=release.environment,
-            at=now,
-            interval=release.strategy.analysis.interval,
-            prometheus_url=self.prometheus_url,
-            environ=os.environ,
-            since=started,
-        )
-        return read_readings(release.strategy, metrics, context=context, client=self.http)
-
-    def _traffic(
-        self, current: ReleaseRecord, release: Release, controller: dict[str, Any]
-    ) -> dict[str, Traffic]:
-        path = self._log_path(current)
-        if path is None:
-            return {}
-        since = controller.get("since") or (0, None)
-        if release.switched:  # the new version after the switch vs the old one before it
-            switch = controller.get("switch") or end_of(path)
-            before = window(path, since[0], switch[0]).get("stable", Traffic())
-            after = self._log(current.id, "switch", path, switch).read().get("stable", Traffic())
-            return {"canary": after, "stable": before}
-        return self._log(current.id, "since", path, since).read()
-
-    def _log(self, release_id: int, name: str, path: Path, start: Sequence[Any]) -> AccessLog:
-        key = (release_id, name)
-        if key not in self._logs:
-            self._logs[key] = AccessLog(path, offset=int(start[0]), inode=start[1])
-        return self._logs[key]
-
-    def _preview_checks(
-        self, current: ReleaseRecord, release: Release, now: datetime
-    ) -> Measurement:
-        base = preview_url(current.target)
-        spec = release.strategy.blue_green
-        paths = spec.preview_checks if spec is not None else ("/",)
-        if base is None:
-            return Measurement(now, error="the target has no preview URL to check")
-        results = []
-        for path in paths:
-            try:
-                answer = self.http.get(base + path, headers={"X-Launchdeck-Check": "preview"})
-                ok = answer.status_code == 200
-                reason = f"GET {path} on the preview: {answer.status_code}"
-                numbers = {"status": float(answer.status_code)}
-            except httpx.HTTPError as exc:
-                ok, reason, numbers = False, f"GET {path} on the preview failed: {exc}", {}
-            results.append(
-                MetricResult(
-                    name=f"preview {path}",
-                    verdict=Verdict.PASS if ok else Verdict.FAIL,
-                    reason=reason,
-                    numbers=numbers,
-                    critical=True,
-                )
-            )
-        return Measurement(now, tuple(results))
 
     # ------------------------------------------------------------------------- people act
 
@@ -623,9 +497,9 @@ class RolloutService:
         measurement = measure(
             release.strategy,
             names,
-            self._traffic(current, release, dict(current.controller)),
+            self.measurer.traffic(current, release, dict(current.controller)),
             now,
-            readings=self._readings(release, names, now),
+            readings=self.measurer.readings(release, names, now),
         )
         verdict = decide(measurement.results)
         return JudgeView(
@@ -644,10 +518,6 @@ class RolloutService:
     def _target(self, current: ReleaseRecord) -> Target:
         release = current.release
         return open_target(current.target, system=release.system, environment=release.environment)
-
-    def _log_path(self, current: ReleaseRecord) -> Path:
-        path = access_log_path(current.target)
-        return path if path is not None else self.sites_dir / ".no-access-log"
 
     def _gate_view(self, current: ReleaseRecord, now: datetime) -> GateView:
         """The gate for this release's own change (its active_release check is itself)."""
@@ -691,7 +561,9 @@ class RolloutService:
             changed = replace(changed, finished_at=None)
         elif current.finished_at is not None:
             changed = replace(changed, finished_at=current.finished_at)
-        events = self._transitions(current, release, now, controller.get("revenue"))
+        events = transitions(
+            current, release, now, actor=self.actor, revenue=controller.get("revenue")
+        )
         try:
             with self.db.unit_of_work() as uow:
                 saved = SqlReleaseStore(uow.session).save(changed)
@@ -703,8 +575,7 @@ class RolloutService:
             reconcile(target, desired(theirs.release))
             raise
         if release.phase.over:
-            for key in [k for k in self._logs if k[0] == current.id]:
-                del self._logs[key]
+            self.measurer.forget(current.id)
         self._tell(saved, appended, automatic=passed)
         return saved
 
@@ -719,67 +590,18 @@ class RolloutService:
         verification window) first marks where the access log stands: the window before it is
         the baseline of the analysis after it."""
         if release.switched and "switch" not in controller:
-            controller["switch"] = end_of(self._log_path(current))
+            controller["switch"] = end_of(self.measurer.log_path(current))
         reconcile(target, desired(release))
-
-    def _transitions(
-        self, current: ReleaseRecord, release: Release, now: datetime, revenue: Any = None
-    ) -> list[NewEvent]:
-        before = current.release
-        events = []
-        if desired(release).weight != desired(before).weight and not release.phase.over:
-            events.append(
-                self._event(
-                    current,
-                    "release.weight",
-                    now,
-                    note=f"{desired(release).weight:g} % of visitors on {release.version}",
-                    weight=desired(release).weight,
-                )
-            )
-        for at, phase, reason in release.history[len(before.history) :]:
-            kind = _EVENT_KINDS[phase]
-            if phase is Phase.PROGRESSING and reason == "started":
-                kind = "release.started"
-            extra: dict[str, Any] = {}
-            if phase is Phase.ROLLED_BACK:
-                extra["evidence"] = _evidence(before, release)
-                extra["weight"] = 100.0 if before.switched else desired(before).weight
-                if revenue:
-                    extra["revenue"] = revenue
-            events.append(self._event(current, kind, at, note=reason, **extra))
-        return events
-
-    def _event(
-        self, current: ReleaseRecord, kind: str, at: datetime, *, note: str, **payload: Any
-    ) -> NewEvent:
-        release = current.release
-        return NewEvent(
-            occurred_at=at,
-            actor=self.actor,
-            kind=kind,
-            subject=f"release/{current.id}",
-            system=release.system,
-            environment=release.environment,
-            payload={
-                "release": current.id,
-                "version": release.version,
-                "previous": release.previous,
-                "strategy": release.strategy.strategy,
-                "note": note[:2000],
-                **payload,
-            },
-        )
 
     def _tell(self, saved: ReleaseRecord, events: list[Event], *, automatic: bool) -> None:
         release = saved.release
         for event in events:  # informational: a failure is logged by the runner, never fatal
             self._hooks(release, HookType.EVENT, event.occurred_at, event=event.kind)
-        if release.phase.over and any(e.kind in _ENDS for e in events):
+        if release.phase.over and any(e.kind in ENDS for e in events):
             self._hooks(release, HookType.POST_ROLLOUT, events[-1].occurred_at)
         if self.notify is not None:
             for event in events:
-                if event.kind in _TOLD:
+                if event.kind in TOLD:
                     try:
                         self.notify(event)
                     except Exception:  # telling people must never undo a release
@@ -839,66 +661,3 @@ def _strategy(request: DeployRequest) -> StrategySpec:
             hint="leave --strategy out, or change the rollout file",
         )
     return strategy
-
-
-def _evidence(before: Release, after: Release) -> list[dict[str, Any]]:
-    """The metrics of the analyses' last measurements, as they stood at the rollback."""
-    evidence = []
-    for run in (after.step_run or before.step_run, after.background_run or before.background_run):
-        if run is None or not run.measurements:
-            continue
-        for result in run.measurements[-1].results:
-            evidence.append(
-                {
-                    "metric": result.name,
-                    "verdict": str(result.verdict),
-                    "reason": result.reason,
-                    "numbers": {k: float(v) for k, v in result.numbers.items()},
-                }
-            )
-    return evidence
-
-
-class RemoteRollouts:
-    def __init__(self, http: HttpTransport) -> None:
-        self.http = http
-
-    def deploy(self, request: DeployRequest) -> ReleaseView:
-        return self.http.request(
-            "POST", "/api/v1/releases", ReleaseView, json=request.model_dump(mode="json")
-        )
-
-    def releases(
-        self,
-        *,
-        system: str | None = None,
-        environment: str | None = None,
-        active: bool | None = None,
-        limit: int = 50,
-    ) -> list[ReleaseView]:
-        params: dict[str, Any] = {"limit": limit}
-        for key, value in (("system", system), ("environment", environment), ("active", active)):
-            if value is not None:
-                params[key] = value
-        return self.http.request("GET", "/api/v1/releases", list[ReleaseView], params=params)
-
-    def status(self, system: str, environment: str) -> ReleaseView:
-        return self.http.request("GET", f"/api/v1/releases/{system}/{environment}", ReleaseView)
-
-    def act(
-        self, system: str, environment: str, action: Action, request: ActionRequest
-    ) -> ReleaseView:
-        return self.http.request(
-            "POST",
-            f"/api/v1/releases/{system}/{environment}/{action}",
-            ReleaseView,
-            json=request.model_dump(mode="json"),
-        )
-
-    def judge(self, system: str, environment: str, metrics: Sequence[str]) -> JudgeView:
-        return self.http.request(
-            "GET",
-            f"/api/v1/releases/{system}/{environment}/judge",
-            JudgeView,
-            params={"metrics": ",".join(metrics)},
-        )

@@ -23,7 +23,7 @@ from launchdeck.auth.model import Scope
 from launchdeck.client.http import HttpTransport
 from launchdeck.errors import Conflict, Forbidden, NotFound, UsageError
 from launchdeck.rollout.release import Phase
-from launchdeck.rollout.service import RemoteRollouts
+from launchdeck.rollout.remote import RemoteRollouts
 from launchdeck.rollout.strategy import SetWeight, default_strategy
 from launchdeck.rollout.targets.nginx import NginxStatic
 from launchdeck.rollout.views import ActionRequest, DeployRequest, JudgeView, ReleaseView
