@@ -96,6 +96,7 @@ class Incidents(Protocol):
     """The incidents capability, as far as a rollback needs it."""
 
     def open(self, request: Any) -> Any: ...
+    def update(self, incident_id: int, request: Any) -> Any: ...
 
 
 class RolloutService:
@@ -611,7 +612,9 @@ class RolloutService:
             self._open_incident(saved, events)
 
     def _open_incident(self, saved: ReleaseRecord, events: list[Event]) -> None:
-        from launchdeck.incidents.model import IncidentSource, OpenRequest
+        """An incident for an automated rollback, already mitigated by it (the harm lasted
+        from the release's start to the rollback; people resolve it and write the postmortem)."""
+        from launchdeck.incidents.model import IncidentSource, OpenRequest, Status, UpdateRequest
         from launchdeck.incidents.severity import Signal
 
         release = saved.release
@@ -620,7 +623,7 @@ class RolloutService:
         share = float(weight) / 100 if isinstance(weight, int | float) and weight else None
         try:
             assert self.incidents is not None
-            self.incidents.open(
+            opened = self.incidents.open(
                 OpenRequest(
                     title=f"{release.system} {release.version} rolled back automatically"[:200],
                     systems=(release.system,),
@@ -633,6 +636,15 @@ class RolloutService:
                     detected_at=event.occurred_at,
                 )
             )
+            if opened.incident.status is not Status.MITIGATED:
+                self.incidents.update(
+                    opened.incident.id,
+                    UpdateRequest(
+                        status=Status.MITIGATED,
+                        note=f"mitigated by the automated rollback of release #{saved.id}: "
+                        f"{release.system} serves {release.previous} again",
+                    ),
+                )
         except Exception:
             log.exception("opening the rollback incident of release #%s failed", saved.id)
 

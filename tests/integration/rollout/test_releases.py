@@ -26,7 +26,7 @@ from launchdeck.checks import installed_checks
 from launchdeck.errors import Blocked, Conflict
 from launchdeck.gate.model import CheckOutcome, GateRequest
 from launchdeck.gate.service import GateService
-from launchdeck.incidents.model import IncidentSource
+from launchdeck.incidents.model import IncidentSource, Status
 from launchdeck.incidents.service import IncidentService
 from launchdeck.reliability.service import prometheus_sources
 from launchdeck.rollout.release import Phase
@@ -224,6 +224,9 @@ def test_a_canary_in_maintenance_is_rolled_back_by_itself_with_its_evidence(
     [incident] = [i for i in incidents if i.source is IncidentSource.ROLLBACK]
     assert incident.systems == ("shop",)
     assert incident.traffic_share == pytest.approx(0.5)
+    assert incident.status is Status.MITIGATED  # the rollback is the mitigation
+    assert incident.mitigated_at == rolled.occurred_at
+    assert incident.started_at == canary.created_at
 
 
 def test_a_healthy_canary_is_promoted_step_by_step(
