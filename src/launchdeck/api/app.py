@@ -168,6 +168,7 @@ def create_app(
             on_block=app.state.notifications.gate_blocked,
         ),
         notifications=app.state.notifications,
+        events=lambda: app.state.events.writer().store,  # the server's one event store
     )
     install_problem_handlers(app)
     registry = install_metrics(app)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from launchdeck.calendar.service import CalendarApi
     from launchdeck.client.http import HttpTransport
     from launchdeck.experiments.service import ExperimentApi
+    from launchdeck.experiments.store import EventStore
     from launchdeck.flags.service import FlagApi
     from launchdeck.gate.service import GateApi, GateService
     from launchdeck.incidents.service import IncidentApi
@@ -143,7 +144,7 @@ def open_client(settings: Settings, *, clock: Callable[[], datetime] = utc_now) 
         flags=FlagService(db, actor=settings.actor, clock=clock, gate=gate),
         experiments=ExperimentService(db, clock=clock, events=events),
         _rollouts=lambda: rollout_service(
-            db, settings, clock=clock, gate=gate, notifications=notifications
+            db, settings, clock=clock, gate=gate, notifications=notifications, events=events
         ),
         _close=close,
     )
@@ -156,6 +157,7 @@ def rollout_service(
     clock: Callable[[], datetime],
     gate: GateService,
     notifications: Notifications,
+    events: Callable[[], EventStore] | None = None,
 ) -> RolloutService:
     """The release service of a local process (the CLI, `launchdeck controller`, the API)."""
     from launchdeck.incidents.service import IncidentService
@@ -171,6 +173,7 @@ def rollout_service(
         notify=notifications.change_recorded,
         prometheus_url=settings.prometheus_url,
         hooks_dir=settings.workspace_dir,
+        events=events,
     )
 
 

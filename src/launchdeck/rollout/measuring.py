@@ -10,30 +10,44 @@ those offsets, so a measurement sees the same traffic whichever process takes it
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import duckdb
 import httpx
 
+from launchdeck.errors import LaunchdeckError
 from launchdeck.rollout.access_log import AccessLog, Traffic, end_of, window
 from launchdeck.rollout.analysis import Measurement
-from launchdeck.rollout.judge import MetricResult, Verdict
+from launchdeck.rollout.judge import Counts, MetricResult, Verdict
 from launchdeck.rollout.measure import Reading
 from launchdeck.rollout.record import ReleaseRecord
 from launchdeck.rollout.release import Release
 from launchdeck.rollout.sites import access_log_path, preview_url
 from launchdeck.rollout.sources import SourceContext, read_readings
 
+if TYPE_CHECKING:
+    from launchdeck.experiments.store import EventStore
+
 __all__ = ["Measurer"]
 
 
 class Measurer:
-    def __init__(self, *, http: httpx.Client, prometheus_url: str, sites_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx.Client,
+        prometheus_url: str,
+        sites_dir: Path,
+        events: Callable[[], EventStore] | None = None,
+    ) -> None:
         self.http = http
         self.prometheus_url = prometheus_url
         self.sites_dir = sites_dir
+        self.events = events
+        """launchdeck's event store, for `source: events` metrics (None: not in this process)."""
         self._logs: dict[tuple[int, str], AccessLog] = {}
 
     def forget(self, release_id: int) -> None:
@@ -46,9 +60,13 @@ class Measurer:
         return path if path is not None else self.sites_dir / ".no-access-log"
 
     def readings(
-        self, release: Release, metrics: Sequence[str], now: datetime
+        self,
+        release: Release,
+        metrics: Sequence[str],
+        now: datetime,
+        traffic: Mapping[str, Traffic],
     ) -> dict[str, Reading]:
-        """Prometheus and web metrics read now (access-log metrics need none)."""
+        """Prometheus, web and events metrics read now (access-log metrics need none)."""
         started = next((at for at, _, why in release.history if why == "started"), None)
         context = SourceContext(
             system=release.system,
@@ -59,7 +77,35 @@ class Measurer:
             environ=os.environ,
             since=started,
         )
-        return read_readings(release.strategy, metrics, context=context, client=self.http)
+        readings = read_readings(release.strategy, metrics, context=context, client=self.http)
+        for name in dict.fromkeys(metrics):
+            spec = release.strategy.metric(name)
+            if spec.source == "events" and spec.event is not None:
+                readings[name] = self._converted(spec.event, started or now, traffic)
+        return readings
+
+    def _converted(self, event: str, since: datetime, traffic: Mapping[str, Traffic]) -> Reading:
+        """Each variant's visitors (the access log's cookies) and how many of them sent `event`
+        since `since` (launchdeck's event store)."""
+        if self.events is None:
+            return Reading(error="launchdeck's event store is not open in this process")
+        try:
+            cursor = self.events().cursor()
+            try:
+                rows = cursor.execute(
+                    "SELECT DISTINCT unit FROM metric_events WHERE event = ? AND timestamp >= ?",
+                    [event, since.astimezone(UTC).replace(tzinfo=None)],
+                ).fetchall()
+            finally:
+                cursor.close()
+        except (LaunchdeckError, duckdb.Error) as exc:
+            return Reading(error=f"launchdeck's event store cannot be read: {exc}")
+        converted = {str(row[0]) for row in rows}
+        values: dict[str, float | Counts | None] = {}
+        for variant in ("canary", "stable"):
+            visitors = traffic.get(variant, Traffic()).visitors
+            values[variant] = Counts(len(visitors), len(visitors & converted))
+        return Reading(values=values)
 
     def traffic(
         self, current: ReleaseRecord, release: Release, controller: dict[str, Any]

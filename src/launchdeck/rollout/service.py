@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -87,6 +87,9 @@ from launchdeck.store.releases import SqlReleaseStore
 from launchdeck.timeline.model import Event
 from launchdeck.workspace.model import ResourceKind, System
 
+if TYPE_CHECKING:
+    from launchdeck.experiments.store import EventStore
+
 __all__ = ["RolloutService"]
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,7 @@ class RolloutService:
         http: httpx.Client | None = None,
         prometheus_url: str = "http://127.0.0.1:9090",
         hooks_dir: Path | None = None,
+        events: Callable[[], EventStore] | None = None,
     ) -> None:
         self.db = db
         self.actor = actor
@@ -125,7 +129,9 @@ class RolloutService:
         self.prometheus_url = prometheus_url
         self.hooks_dir = hooks_dir
         """Where command hooks run (the workspace directory: relative commands resolve there)."""
-        self.measurer = Measurer(http=self.http, prometheus_url=prometheus_url, sites_dir=sites_dir)
+        self.measurer = Measurer(
+            http=self.http, prometheus_url=prometheus_url, sites_dir=sites_dir, events=events
+        )
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -383,7 +389,7 @@ class RolloutService:
             metrics,
             traffic,
             now,
-            readings=self.measurer.readings(release, metrics, now),
+            readings=self.measurer.readings(release, metrics, now, traffic),
         )
         failed = failed_check(self._hooks(release, HookType.ROLLOUT, now))
         if failed is None or taken.error is not None:
@@ -495,12 +501,13 @@ class RolloutService:
                 f"release {current.ref} has no metric {unknown[0]!r}",
                 hint=f"one of: {', '.join(sorted(release.strategy.metric_names()))}",
             )
+        traffic = self.measurer.traffic(current, release, dict(current.controller))
         measurement = measure(
             release.strategy,
             names,
-            self.measurer.traffic(current, release, dict(current.controller)),
+            traffic,
             now,
-            readings=self.measurer.readings(release, names, now),
+            readings=self.measurer.readings(release, names, now, traffic),
         )
         verdict = decide(measurement.results)
         return JudgeView(

@@ -101,6 +101,7 @@ _SECRET_HEADER: Final = re.compile(r"authorization|cookie|token|secret|key|passw
 _SOURCE_FIELDS: Final = {
     "prometheus": ("address", "query", "total_query", "count_query"),
     "web": ("url", "headers", "json_path", "total_json_path", "count_json_path"),
+    "events": ("event",),
 }
 _Problems = list[tuple[tuple[str | int, ...], str, str]]
 
@@ -187,13 +188,14 @@ class ThresholdRange(_Spec):
 
 class MetricSpec(_Spec):
     """A metric the analyses judge and where it is read (docs/rollout.md, "Metric sources"):
-    the access log, Prometheus (`query`, or `total_query` and `count_query` per variant) or a
+    the access log, Prometheus (`query`, or `total_query` and `count_query` per variant), a
     JSON document on the web (`url` and `json_path`, or `total_json_path` and `count_json_path`
-    per variant). Templates take the `PLACEHOLDERS`."""
+    per variant), or launchdeck's own events (`event`: the visitors of each variant, from the
+    access log, who sent that metric event). Templates take the `PLACEHOLDERS`."""
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     kind: Literal["error_rate", "conversion_rate", "latency", "threshold"]
-    source: Literal["access_log", "prometheus", "web"] = "access_log"
+    source: Literal["access_log", "prometheus", "web", "events"] = "access_log"
     alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
     min_sample: Annotated[int, Field(ge=0)] | None = None
     no_data: NoDataPolicy = NoDataPolicy.INCONCLUSIVE
@@ -215,6 +217,9 @@ class MetricSpec(_Spec):
     json_path: JsonPath | None = None
     total_json_path: JsonPath | None = None
     count_json_path: JsonPath | None = None
+    event: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """Source events: the metric event (`POST /api/v1/events`, `"type": "metric"`) that counts
+    a visitor as converted; its `unit` is the visitor's `ld_uid` cookie."""
 
     @model_validator(mode="after")
     def _readable(self) -> MetricSpec:
@@ -240,6 +245,13 @@ def _source_problems(spec: MetricSpec) -> _Problems:
     if spec.source == "access_log" and spec.kind == "threshold":
         hint = "read it with source: prometheus (query:) or source: web (url:, json_path:)"
         problems.append((("kind",), "the access log has no threshold metrics", hint))
+    elif spec.source == "events":
+        if spec.kind != "conversion_rate":
+            hint = "launchdeck's events count converting visitors: kind: conversion_rate"
+            problems.append((("kind",), f"{spec.kind} cannot be read from events", hint))
+        if spec.event is None:
+            hint = "the metric event that counts as a conversion, e.g. event: purchase"
+            problems.append(((), "a metric from events needs event:", hint))
     elif spec.source != "access_log" and spec.kind == "latency":
         hint = "judge a percentile with kind: threshold, e.g. histogram_quantile(0.99, …)"
         problems.append((("kind",), "latency samples come from the access log only", hint))

@@ -553,3 +553,101 @@ def test_the_controller_thread_of_launchdeck_serve_moves_releases_on(
         thread.stop()
     assert site(tmp_path).served().stable == "v3"
     assert service.status("shop", "production").id == release.id
+
+
+def test_conversion_read_from_launchdecks_own_events_rolls_a_broken_canary_back(
+    db: Database, clock: Any, tmp_path: Path, prometheus_url: str
+) -> None:
+    """The site's backend reports orders to launchdeck (`POST /api/v1/events`, metric events
+    whose unit is the visitor's cookie); the judge counts, per variant, the visitors of the
+    access log who ordered."""
+    from launchdeck.experiments.events import validate_batch
+    from launchdeck.experiments.model import Catalog
+    from launchdeck.experiments.store import EventStore
+
+    WorkspaceService(db, actor="gitops", clock=clock).apply(_workspace(tmp_path / "site"))
+    sources = prometheus_sources(prometheus_url, timeout_s=1)
+    store = EventStore(tmp_path / "events.duckdb")
+    service = RolloutService(
+        db,
+        actor="ci",
+        clock=clock,
+        gate=GateService(
+            db, actor="ci", clock=clock, checks=installed_checks(db, clock=clock, sources=sources)
+        ),
+        sites_dir=tmp_path / "sites",
+        events=lambda: store,
+    )
+    ordered = parse_strategy(
+        "strategy: canary\n"
+        "steps: [{set_weight: 50}, {pause: {duration: 1h}}]\n"
+        "analysis: {interval: 1m, background: [orders]}\n"
+        "metrics:\n"
+        "  - {name: orders, kind: conversion_rate, source: events, event: purchase,\n"
+        "     min_sample: 300}\n",
+        source="orders.yaml",
+    )
+    try:
+        deploy(service, tmp_path, "v1")
+        canary = deploy(service, tmp_path, "v5", strategy=ordered)
+        rng = random.Random(11)
+        view = canary
+        with httpx.Client(base_url=site(tmp_path).url, timeout=10) as client:
+            for minute in range(15):
+                orders = []
+                for i in range(300):
+                    uid = f"shopper-{minute}-{i}"
+                    page = client.get("/", headers={"Cookie": f"ld_uid={uid}"}).text
+                    if rng.random() < CONVERTS[page]:  # the order reaches the backend only
+                        orders.append(
+                            {
+                                "type": "metric",
+                                "event": "purchase",
+                                "unit": uid,
+                                "timestamp": clock.now.isoformat(),
+                            }
+                        )
+                accepted = validate_batch(
+                    orders,
+                    catalog=Catalog(),
+                    now=clock.now,
+                    max_skew=timedelta(minutes=5),
+                    max_age=None,
+                ).accepted
+                store.write(accepted, [], now=clock.now)
+                clock.advance(timedelta(minutes=1))
+                view = service.view(service.take_pass(canary.id))
+                if view.phase is Phase.ROLLED_BACK:
+                    break
+        assert view.phase is Phase.ROLLED_BACK, view.reason
+        assert "orders" in view.reason
+        judged = view.background_analysis
+        assert judged is not None
+        [orders_metric] = [m for m in judged.last if m.name == "orders"]
+        numbers = orders_metric.numbers
+        assert numbers["canary_units"] > 300 and numbers["baseline_units"] > 300
+        assert numbers["canary_events"] / numbers["canary_units"] < 0.03  # 1 % ordered
+        assert numbers["baseline_events"] / numbers["baseline_units"] > 0.03  # 6 % ordered
+    finally:
+        service.close()
+        store.close()
+        site(tmp_path).stop()
+
+
+def test_an_events_metric_where_the_event_store_is_not_open_is_a_measurement_error(
+    service: RolloutService, clock: Any, tmp_path: Path
+) -> None:
+    unread = parse_strategy(
+        "strategy: canary\n"
+        "steps: [{set_weight: 50}, {pause: {duration: 1h}}]\n"
+        "analysis: {interval: 1m, background: [orders], consecutive_error_limit: 1}\n"
+        "metrics: [{name: orders, kind: conversion_rate, source: events, event: purchase}]\n",
+        source="orders.yaml",
+    )
+    deploy(service, tmp_path, "v1")
+    canary = deploy(service, tmp_path, "v3", strategy=unread)
+
+    done = run(service, clock, site(tmp_path).url, canary.id, minutes=5)
+
+    assert done.phase is Phase.ROLLED_BACK  # errors beyond the limit end the analysis
+    assert "event store is not open" in done.reason
