@@ -254,7 +254,7 @@ def stats_server() -> Iterator[Stats]:
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            pass
+            """Quiet: a test reads what it needs from the handler, not from stderr."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stats = Stats(f"http://127.0.0.1:{server.server_address[1]}")
