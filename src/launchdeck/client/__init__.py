@@ -172,7 +172,7 @@ def rollout_service(
         incidents=IncidentService(db, actor=settings.actor, clock=clock, outbox=notifications),
         notify=notifications.change_recorded,
         prometheus_url=settings.prometheus_url,
-        hooks_dir=settings.workspace_dir,
+        workspace_dir=settings.workspace_dir,
         events=events,
     )
 

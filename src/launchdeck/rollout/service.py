@@ -72,7 +72,12 @@ from launchdeck.rollout.release import (
 from launchdeck.rollout.remote import Action
 from launchdeck.rollout.revenue import charge
 from launchdeck.rollout.sites import open_target, preview_url, resolve, site_url
-from launchdeck.rollout.strategy import SetWeight, StrategySpec, default_strategy
+from launchdeck.rollout.strategy import (
+    SetWeight,
+    StrategySpec,
+    default_strategy,
+    parse_strategy,
+)
 from launchdeck.rollout.targets.base import Target
 from launchdeck.rollout.views import (
     ActionRequest,
@@ -115,7 +120,7 @@ class RolloutService:
         notify: Callable[[Event], None] | None = None,
         http: httpx.Client | None = None,
         prometheus_url: str = "http://127.0.0.1:9090",
-        hooks_dir: Path | None = None,
+        workspace_dir: Path | None = None,
         events: Callable[[], EventStore] | None = None,
     ) -> None:
         self.db = db
@@ -127,8 +132,9 @@ class RolloutService:
         self.notify = notify
         self.http = http or httpx.Client(timeout=10)
         self.prometheus_url = prometheus_url
-        self.hooks_dir = hooks_dir
-        """Where command hooks run (the workspace directory: relative commands resolve there)."""
+        self.workspace_dir = workspace_dir
+        """The workspace directory: command hooks run there, and a deploy that sends no strategy
+        reads the system's `rollout:` file from it."""
         self.measurer = Measurer(
             http=self.http, prometheus_url=prometheus_url, sites_dir=sites_dir, events=events
         )
@@ -160,7 +166,7 @@ class RolloutService:
                 f"{active.ref} {active.release.version} ({active.release.phase})",
                 hint=f"one at a time: 'launchdeck release promote|abort {request.system}' first",
             )
-        strategy = _strategy(request)
+        strategy = _strategy(request, self._rollout_file(system))
         verdict = self.gate.check(
             GateRequest(
                 system=request.system,
@@ -345,7 +351,7 @@ class RolloutService:
         if not any(h.type is kind for h in hooks):
             return []
         payload = {**hook_payload(release, now=now), **extra}
-        return run_hooks(hooks, kind, payload, client=self.http, cwd=self.hooks_dir)
+        return run_hooks(hooks, kind, payload, client=self.http, cwd=self.workspace_dir)
 
     def _measure_due(
         self,
@@ -523,6 +529,16 @@ class RolloutService:
 
     # -------------------------------------------------------------------------- internals
 
+    def _rollout_file(self, system: System) -> StrategySpec | None:
+        """The system's `rollout:` file where this process has the workspace (an API deploy
+        that sends no strategy then runs the same one as the CLI would send)."""
+        if system.rollout is None or self.workspace_dir is None:
+            return None
+        path = self.workspace_dir / system.rollout
+        if not path.is_file():
+            return None
+        return parse_strategy(path.read_text(encoding="utf-8"), source=str(path))
+
     def _target(self, current: ReleaseRecord) -> Target:
         release = current.release
         return open_target(current.target, system=release.system, environment=release.environment)
@@ -672,8 +688,9 @@ def _boundary(release: Release) -> HookType | None:
     return None
 
 
-def _strategy(request: DeployRequest) -> StrategySpec:
-    strategy = request.strategy or default_strategy(request.kind or "canary")
+def _strategy(request: DeployRequest, from_file: StrategySpec | None) -> StrategySpec:
+    """The strategy sent, else the system's rollout file, else the default of the kind."""
+    strategy = request.strategy or from_file or default_strategy(request.kind or "canary")
     if request.kind is not None and strategy.strategy != request.kind:
         raise UsageError(
             f"--strategy {request.kind}, but the system's rollout file is a {strategy.strategy}",

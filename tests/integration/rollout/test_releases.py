@@ -651,3 +651,40 @@ def test_an_events_metric_where_the_event_store_is_not_open_is_a_measurement_err
 
     assert done.phase is Phase.ROLLED_BACK  # errors beyond the limit end the analysis
     assert "event store is not open" in done.reason
+
+
+def test_a_deploy_that_sends_no_strategy_runs_the_systems_rollout_file(
+    db: Database, clock: Any, tmp_path: Path, prometheus_url: str
+) -> None:
+    """What an API client gets when it sends no strategy: the file the workspace names, read
+    where the server has the workspace (else the default canary)."""
+    workspace = tmp_path / "workspace"
+    (workspace / "rollouts").mkdir(parents=True)
+    (workspace / "rollouts" / "shop.yaml").write_text(
+        "strategy: canary\nsteps: [{set_weight: 25}, {pause: {}}]\n"
+    )
+    spec = _workspace(tmp_path / "site").model_dump(mode="json", exclude_none=True)
+    spec["systems"][0]["rollout"] = "rollouts/shop.yaml"
+    spec["references"] = {"rollouts": ["rollouts/shop.yaml"]}
+    WorkspaceService(db, actor="gitops", clock=clock).apply(WorkspaceSpec.model_validate(spec))
+    sources = prometheus_sources(prometheus_url, timeout_s=1)
+    gate = GateService(
+        db, actor="ci", clock=clock, checks=installed_checks(db, clock=clock, sources=sources)
+    )
+    service = RolloutService(
+        db, actor="ci", clock=clock, gate=gate, sites_dir=tmp_path, workspace_dir=workspace
+    )
+    try:
+        deploy(service, tmp_path, "v1", strategy=None)
+        canary = deploy(service, tmp_path, "v3", strategy=None)
+        assert (canary.weight, [s.text for s in canary.steps]) == (
+            25,
+            ["set weight 25 %", "pause until promoted"],
+        )
+        (workspace / "rollouts" / "shop.yaml").unlink()  # not on this machine: the default
+        service.act("shop", "production", "abort", ActionRequest())
+        default = deploy(service, tmp_path, "v2", strategy=None)
+        assert default.weight == 10
+    finally:
+        service.close()
+        site(tmp_path).stop()
