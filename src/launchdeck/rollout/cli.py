@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+from rich.markup import escape
 
 from launchdeck.cli.context import app_context
 
@@ -168,7 +169,7 @@ def _line(release: ReleaseView) -> str:
     at = fmt_time(release.updated_at)
     weight = f" · {release.weight:g} % on {release.version}" if release.weight else ""
     step = f" · step {min(release.step + 1, len(release.steps))}/{len(release.steps)}"
-    return f"{at}  {release.phase.replace('_', ' ')}{step}{weight} · {release.reason}"
+    return f"{at}  {release.phase.replace('_', ' ')}{step}{weight} · {escape(release.reason)}"
 
 
 def print_release(out: Console, release: ReleaseView) -> None:
@@ -183,7 +184,7 @@ def print_release(out: Console, release: ReleaseView) -> None:
     out.print(
         f"[bold]{release.system}[/] {release.version} in {release.environment} "
         f"(release #{release.id}, {release.strategy}, from {release.previous or 'nothing'}): "
-        f"[{colour}]{release.phase.replace('_', ' ')}[/] — {release.reason}"
+        f"[{colour}]{release.phase.replace('_', ' ')}[/] — {escape(release.reason)}"
     )
     served = f"stable {release.stable or '-'}"
     if release.canary:
@@ -191,6 +192,11 @@ def print_release(out: Console, release: ReleaseView) -> None:
     if release.preview:
         served += f", preview {release.preview}"
     out.print(f"  serves: {served}" + (f"  ({release.url})" if release.url else ""))
+    if release.failing:
+        out.print(
+            f"  [red]! the controller's last {release.failing['passes']} pass(es) failed[/] "
+            f"(since {release.failing['since']}): {escape(str(release.failing['error']))}"
+        )
     money = release.revenue
     if money:
         currency = money.get("currency")
@@ -218,10 +224,10 @@ def print_release(out: Console, release: ReleaseView) -> None:
             table.add_column(column)
         for metric in analysis.last:
             tone = {"pass": "green", "fail": "red"}.get(metric.verdict, "yellow")
-            table.add_row(metric.name, f"[{tone}]{metric.verdict}[/]", metric.reason)
+            table.add_row(metric.name, f"[{tone}]{metric.verdict}[/]", escape(metric.reason))
         out.print(table)
     for at, phase, reason in release.history[-6:]:
-        out.print(f"  {fmt_time(at)}  {phase.replace('_', ' ')}: {reason}")
+        out.print(f"  {fmt_time(at)}  {phase.replace('_', ' ')}: {escape(reason)}")
 
 
 def _count(n: int, noun: str) -> str:
@@ -434,7 +440,7 @@ def controller(
                 release = done.release
                 line = (
                     f"#{done.id} {release.system} {release.version}: "
-                    f"{release.phase.replace('_', ' ')} · {release.reason}"
+                    f"{release.phase.replace('_', ' ')} · {escape(release.reason)}"
                 )
                 if said.get(done.id) != line:
                     out.print(line)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from launchdeck.calendar.model import ChangeType
-from launchdeck.errors import Blocked, Conflict, NotFound, UsageError
+from launchdeck.errors import Blocked, Conflict, LaunchdeckError, NotFound, UsageError
 from launchdeck.gate.model import CheckOutcome, Decision, GateRequest
 from launchdeck.gate.service import GateService
 from launchdeck.rollout.access_log import end_of
@@ -234,13 +234,40 @@ class RolloutService:
         for release_id in ids:
             try:
                 done.append(self.take_pass(release_id, now=now))
-            except Exception:
+            except Exception as exc:
                 log.exception("release #%s: the pass failed; it is tried again", release_id)
+                self._note_failure(release_id, exc, now or self.clock())
         try:
             self.retire_previous(now=now or self.clock())
         except Exception:
             log.exception("retiring previous colours failed; tried again next pass")
         return done
+
+    def _note_failure(self, release_id: int, exc: Exception, now: datetime) -> None:
+        """Keep on the release that its passes fail (`release status` shows it; the first
+        failure of a run is a `release.pass_failed` event); the next good pass clears it."""
+        try:
+            with self.db.read() as session:
+                current = SqlReleaseStore(session).get(release_id)
+            failing = dict(current.controller.get("failing") or {"since": now.isoformat()})
+            failing["passes"] = int(failing.get("passes", 0)) + 1
+            failing["error"] = _describe(exc)
+            changed = replace(current, controller={**current.controller, "failing": failing})
+            with self.db.unit_of_work() as uow:
+                SqlReleaseStore(uow.session).save(changed)
+                if failing["passes"] == 1:
+                    SqlTimeline(uow.session).append(
+                        release_event(
+                            current,
+                            "release.pass_failed",
+                            now,
+                            actor=self.actor,
+                            note=f"the controller's pass failed: {failing['error']}",
+                        )
+                    )
+                uow.commit()
+        except Exception:  # the store itself is away: the log has it
+            log.exception("release #%s: the failure could not be recorded", release_id)
 
     def retire_previous(self, *, now: datetime) -> list[ReleaseRecord]:
         """Take the previous colour of promoted blue-green releases off the preview once their
@@ -573,6 +600,8 @@ class RolloutService:
     ) -> ReleaseRecord:
         """Reconcile the target to `release`, save it with its events; then tell people."""
         self._reconcile(current, release, controller, target)
+        if passed:
+            controller.pop("failing", None)  # this pass went through
         changed = replace(
             current,
             release=release,
@@ -673,6 +702,13 @@ class RolloutService:
 
     def view(self, found: ReleaseRecord) -> ReleaseView:
         return view(found, url=site_url(found.target), preview=preview_url(found.target))
+
+
+def _describe(exc: Exception) -> str:
+    """A failed pass in one line: launchdeck's own errors as they read, others by type."""
+    if isinstance(exc, LaunchdeckError):
+        return str(exc)[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _boundary(release: Release) -> HookType | None:

@@ -106,6 +106,8 @@ class ReleaseView(_Frozen):
     history: list[tuple[datetime, Phase, str]] = Field(default_factory=list)
     revenue: dict[str, float | str | None] | None = None
     """What the canary's conversion drop has cost: per_hour, lost, lost_at_least, budget."""
+    failing: dict[str, str | int] | None = None
+    """The controller's passes fail: since (ISO time), passes, error (None: they go through)."""
 
 
 class JudgeView(_Frozen):
@@ -208,4 +210,5 @@ def view(
         background_analysis=_analysis(release.background_run),
         history=list(release.history),
         revenue=record.controller.get("revenue"),
+        failing=record.controller.get("failing"),
     )

@@ -688,3 +688,57 @@ def test_a_deploy_that_sends_no_strategy_runs_the_systems_rollout_file(
     finally:
         service.close()
         site(tmp_path).stop()
+
+
+def test_passes_that_fail_are_kept_on_the_release_until_one_goes_through(
+    db: Database, clock: Any, tmp_path: Path, prometheus_url: str
+) -> None:
+    """A command target whose set-weight script fails (a platform refusing): each failed pass is
+    counted on the release (`release status`), the first one is on the timeline, and the first
+    pass that goes through clears it and moves on."""
+    broken = tmp_path / "BROKEN"
+    commands = {
+        "deploy": ["true"],
+        "promote": ["true"],
+        "withdraw": ["true"],
+        "set-weight": ["sh", "-c", f"test ! -f {broken} || {{ echo 'API said 503' >&2; exit 1; }}"],
+    }
+    spec = _workspace(tmp_path / "site").model_dump(mode="json", exclude_none=True)
+    spec["systems"][0]["environments"]["production"]["target"] = {
+        "kind": "command",
+        "root": str(tmp_path / "command-state"),
+        "commands": commands,
+    }
+    WorkspaceService(db, actor="gitops", clock=clock).apply(WorkspaceSpec.model_validate(spec))
+    sources = prometheus_sources(prometheus_url, timeout_s=1)
+    gate = GateService(
+        db, actor="ci", clock=clock, checks=installed_checks(db, clock=clock, sources=sources)
+    )
+    service = RolloutService(db, actor="ci", clock=clock, gate=gate, sites_dir=tmp_path)
+    stepped = parse_strategy(
+        "strategy: canary\n"
+        "steps: [{set_weight: 20}, {pause: {duration: 1m}}, {set_weight: 50}, {pause: {}}]\n"
+        "analysis: {background: []}\n",
+        source="stepped.yaml",
+    )
+    try:
+        deploy(service, tmp_path, "v1")
+        release = deploy(service, tmp_path, "v3", strategy=stepped)
+        assert (release.weight, release.failing) == (20, None)
+
+        broken.touch()
+        clock.advance(timedelta(minutes=2))  # the pause is over: 50 % is due, and refused
+        for _ in range(3):
+            assert service.pass_all() == []
+        failing = service.status("shop", "production").failing
+        assert failing is not None
+        assert failing["passes"] == 3
+        assert "set-weight" in str(failing["error"]) and "API said 503" in str(failing["error"])
+        assert len(events(db, clock, "release.pass_failed")) == 1
+
+        broken.unlink()
+        [done] = service.pass_all()
+        view = service.view(done)
+        assert (view.failing, view.weight, view.phase) == (None, 50, Phase.PAUSED)
+    finally:
+        service.close()
