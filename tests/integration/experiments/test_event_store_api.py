@@ -22,6 +22,7 @@ from launchdeck.auth.model import Scope
 from launchdeck.auth.service import TokenService
 from launchdeck.experiments.model import Catalog
 from launchdeck.flags.service import FlagService
+from launchdeck.flags.serving import RateLimiter
 from launchdeck.settings import Settings
 from launchdeck.store import Database
 
@@ -84,10 +85,16 @@ def api_with(
     def token(name: str, *scopes: Scope) -> str:
         return tokens.create(name, scopes).token
 
-    def make(**options: Any) -> Api:
+    def make(*, limiter_at: float | None = None, **options: Any) -> Api:
+        """`limiter_at`: the rate limiter's clock stands still at that instant, so what it
+        answers does not depend on how fast this machine serves the first request."""
         path = tmp_path / f"events-{len(running)}.duckdb"
         settings = Settings(events_path=path, notify_in_background=False, **options)
         app = create_app(settings, db=db, clock=clock, catalog=lambda: CATALOG)
+        if limiter_at is not None:
+            app.state.ofrep_limiter = RateLimiter(
+                settings.ofrep_rate_limit, monotonic=lambda: limiter_at
+            )
         server, thread, url = _serve(app)
         running.append((server, thread, app))
         return Api(url, path, sdk_key, token)
@@ -316,7 +323,7 @@ def test_stats_count_outcomes_by_experiment_and_kind(api: Api, clock: Any) -> No
 def test_a_credential_over_its_rate_is_told_when_to_retry(
     api_with: Callable[..., Api], clock: Any
 ) -> None:
-    api = api_with(ofrep_rate_limit=0.5)
+    api = api_with(ofrep_rate_limit=0.5, limiter_at=1000.0)
 
     answers = [post(api, batch(clock), api.sdk_key) for _ in range(3)]
 
