@@ -118,7 +118,10 @@ class ActionItemDraft(_Frozen):
 
 _CODE_SPAN: Final = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 """A CommonMark code span: a run of backticks closed by a run of the same length, on one line."""
-_ESCAPED: Final = re.compile(r"([\\<>])")
+_ESCAPED: Final = re.compile(r"([\\<>`])")
+"""Escaped in prose outside code spans. A backtick there has no closer on its line, and
+CommonMark could pair it with one on a later line ("`\n`<a>`"), turning what was seen as code
+into raw HTML. (A table cell is one line: `escape_cell` need not escape backticks.)"""
 
 
 def _outside_code(text: str, prose: Callable[[str], str], code: Callable[[str], str]) -> str:
@@ -131,8 +134,9 @@ def _outside_code(text: str, prose: Callable[[str], str], code: Callable[[str], 
 
 
 def escape_text(text: str) -> str:
-    """Incident text made safe for markdown prose: outside `code`, `\\`, `<` and `>` are
-    backslash-escaped, so no raw HTML or autolink gets through; emphasis still works.
+    """Incident text made safe for markdown prose: outside `code`, `\\`, `<`, `>` and a lone
+    backtick are backslash-escaped, so no raw HTML or autolink gets through; emphasis still
+    works.
 
     Backslashes are escaped too, so a `\\` written before a backtick cannot turn a code span
     this function saw back into raw text.
