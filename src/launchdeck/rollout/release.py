@@ -32,7 +32,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from launchdeck.gate.model import CheckOutcome
+from launchdeck.gate.model import Verdict as GateVerdict
 from launchdeck.rollout.analysis import AnalysisRun, Measurement, RunPhase
+from launchdeck.rollout.gate import CHECK as ACTIVE_RELEASE
+from launchdeck.rollout.hooks import HookType
 from launchdeck.rollout.strategy import Analysis, Pause, SetWeight, StrategySpec
 
 __all__ = [
@@ -43,10 +47,13 @@ __all__ = [
     "Release",
     "abort",
     "advance",
+    "boundary_hook",
     "desired",
     "due",
     "measured_metrics",
+    "own_gate",
     "pause",
+    "previous_retires_at",
     "promote",
     "record",
     "resume",
@@ -85,6 +92,41 @@ class GateView:
 Gate = GateView | Callable[["Release"], GateView]
 """The gate's answer, or a function asked at each step boundary with the release as it stands
 there (so a confirm-traffic-increase or confirm-promotion hook is asked at its own boundary)."""
+
+
+def own_gate(verdict: GateVerdict) -> GateView:
+    """The gate's verdict on a release's own change: every blocking check but active_release
+    (the active release it sees is this one)."""
+    blocking = [
+        c.summary
+        for c in verdict.checks
+        if c.outcome is CheckOutcome.BLOCK and c.check != ACTIVE_RELEASE
+    ]
+    return GateView(allows=not blocking, reason="; ".join(blocking))
+
+
+def boundary_hook(release: Release) -> HookType | None:
+    """The confirm hook of the step boundary `release` stands at, if any: confirm-promotion
+    before promotion (and before a blue-green switch), confirm-traffic-increase before the
+    weight rises."""
+    steps = release.strategy.steps
+    if release.blue_green:
+        return HookType.CONFIRM_PROMOTION if release.step == 0 else None
+    if release.step >= len(steps):
+        return HookType.CONFIRM_PROMOTION
+    step = steps[release.step]
+    if isinstance(step, SetWeight) and step.set_weight > release.weight:
+        return HookType.CONFIRM_TRAFFIC_INCREASE
+    return None
+
+
+def previous_retires_at(release: Release, finished_at: datetime | None) -> datetime | None:
+    """When a promoted blue-green release's previous colour leaves the preview (None: it has
+    none to keep, or the release is not a promoted blue-green one)."""
+    spec = release.strategy.blue_green
+    if release.phase is not Phase.PROMOTED or spec is None or finished_at is None:
+        return None
+    return finished_at + spec.keep_previous
 
 
 def _ask(gate: Gate, release: Release) -> GateView:

@@ -60,10 +60,13 @@ from launchdeck.rollout.release import (
     Which,
     abort,
     advance,
+    boundary_hook,
     desired,
     due,
     measured_metrics,
+    own_gate,
     pause,
+    previous_retires_at,
     promote,
     record,
     resume,
@@ -73,7 +76,6 @@ from launchdeck.rollout.remote import Action
 from launchdeck.rollout.revenue import charge
 from launchdeck.rollout.sites import open_target, preview_url, resolve, site_url
 from launchdeck.rollout.strategy import (
-    SetWeight,
     StrategySpec,
     default_strategy,
     parse_strategy,
@@ -229,7 +231,7 @@ class RolloutService:
         """One controller pass over every active release (a failing one does not stop the
         others: it is logged and tried again next pass)."""
         with self.db.read() as session:
-            ids = [r.id for r in SqlReleaseStore(session).list(active=True, limit=1000)]
+            ids = SqlReleaseStore(session).active_ids()
         done = []
         for release_id in ids:
             try:
@@ -273,15 +275,12 @@ class RolloutService:
         """Take the previous colour of promoted blue-green releases off the preview once their
         `keep_previous` window is over (a rollback after it still works: releases are kept)."""
         with self.db.read() as session:
-            newest: dict[tuple[str, str], ReleaseRecord] = {}
-            for found in SqlReleaseStore(session).list(limit=1000):
-                newest.setdefault((found.release.system, found.release.environment), found)
+            kept = SqlReleaseStore(session).keeping_previous()
         retired = []
-        for found in newest.values():
+        for found in kept:
             release, spec = found.release, found.release.strategy.blue_green
-            if release.phase is not Phase.PROMOTED or spec is None or found.finished_at is None:
-                continue
-            if "retired" in found.controller or now < found.finished_at + spec.keep_previous:
+            until = previous_retires_at(release, found.finished_at)
+            if spec is None or until is None or now < until:
                 continue
             with self._lock:
                 target = self._target(found)
@@ -359,7 +358,7 @@ class RolloutService:
             if not asked:
                 asked.append(self._gate_view(current, now))
             view = asked[0]
-            kind = _boundary(release)
+            kind = boundary_hook(release)
             if not view.allows or kind is None:
                 return view
             if not any(h.type is kind for h in release.strategy.hooks):
@@ -581,12 +580,7 @@ class RolloutService:
                 at=now,
             )
         )
-        blocking = [
-            c.summary
-            for c in verdict.checks
-            if c.outcome is CheckOutcome.BLOCK and c.check != "active_release"
-        ]
-        return GateView(allows=not blocking, reason="; ".join(blocking))
+        return own_gate(verdict)
 
     def _commit(
         self,
@@ -709,19 +703,6 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, LaunchdeckError):
         return str(exc)[:500]
     return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _boundary(release: Release) -> HookType | None:
-    """The confirm hook of the step boundary `release` stands at, if any."""
-    steps = release.strategy.steps
-    if release.blue_green:
-        return HookType.CONFIRM_PROMOTION if release.step == 0 else None
-    if release.step >= len(steps):
-        return HookType.CONFIRM_PROMOTION
-    step = steps[release.step]
-    if isinstance(step, SetWeight) and step.set_weight > release.weight:
-        return HookType.CONFIRM_TRAFFIC_INCREASE
-    return None
 
 
 def _strategy(request: DeployRequest, from_file: StrategySpec | None) -> StrategySpec:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,24 @@ class SqlReleaseStore:
         if active is not None:
             query = query.where(ReleaseRow.active.is_(active))
         return [_record(row) for row in self.session.scalars(query)]
+
+    def active_ids(self) -> tuple[int, ...]:
+        """The ids of the releases in progress (nothing decoded), oldest first."""
+        query = select(ReleaseRow.id).where(ReleaseRow.active.is_(True)).order_by(ReleaseRow.id)
+        return tuple(self.session.scalars(query))
+
+    def keeping_previous(self) -> tuple[ReleaseRecord, ...]:
+        """Promoted blue-green releases, each the newest of its system and environment, whose
+        previous colour has not been retired yet (only those are decoded)."""
+        newest = select(func.max(ReleaseRow.id)).group_by(ReleaseRow.system, ReleaseRow.environment)
+        rows = self.session.scalars(
+            select(ReleaseRow).where(
+                ReleaseRow.id.in_(newest),
+                ReleaseRow.strategy == "blue-green",
+                ReleaseRow.phase == "promoted",
+            )
+        )
+        return tuple(_record(row) for row in rows if "retired" not in row.controller)
 
     def save(self, record: ReleaseRecord) -> ReleaseRecord:
         """Write `record` back; Conflict if someone saved the release since it was read."""

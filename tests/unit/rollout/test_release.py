@@ -3,6 +3,7 @@ back or pause, commands, and what the target must serve at each point."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -202,3 +203,56 @@ def test_blue_green_waits_for_the_gate_before_the_switch() -> None:
     assert desired(held) == Desired(stable="v1", preview="v2")
     assert release.step_run is not None and release.step_run.phase is RunPhase.SUCCESSFUL
     assert advance(held, T0 + timedelta(hours=2), gate=OPEN).step == 1
+
+
+def test_the_confirm_hook_of_each_boundary() -> None:
+    from launchdeck.rollout.hooks import HookType
+    from launchdeck.rollout.release import boundary_hook
+
+    pending = a_release()
+    assert boundary_hook(pending) is HookType.CONFIRM_TRAFFIC_INCREASE  # 0 → 10 %
+    at_pause = replace(pending, step=1, weight=10)
+    assert boundary_hook(at_pause) is None
+    at_end = replace(pending, step=len(CANARY.steps), weight=50)
+    assert boundary_hook(at_end) is HookType.CONFIRM_PROMOTION
+    green = a_release(BLUE_GREEN)
+    assert boundary_hook(green) is HookType.CONFIRM_PROMOTION  # before the switch
+    assert boundary_hook(replace(green, step=1)) is None
+
+
+def test_a_release_is_held_only_by_the_checks_that_are_not_itself() -> None:
+    from launchdeck.gate.model import CheckOutcome, CheckResult, Decision, GateRequest, Verdict
+    from launchdeck.rollout.release import own_gate
+
+    def verdict(*checks: tuple[str, CheckOutcome]) -> Verdict:
+        return Verdict(
+            decision=Decision.BLOCK,
+            request=GateRequest(system="landing-pages"),
+            at=T0,
+            checks=[CheckResult(check=c, outcome=o, summary=f"{c} says {o}") for c, o in checks],
+        )
+
+    itself = verdict(("active_release", CheckOutcome.BLOCK), ("freeze_window", CheckOutcome.WARN))
+    assert own_gate(itself) == GateView(allows=True)
+    frozen = verdict(
+        ("freeze_window", CheckOutcome.BLOCK),
+        ("active_release", CheckOutcome.BLOCK),
+        ("error_budget", CheckOutcome.BLOCK),
+    )
+    assert own_gate(frozen) == GateView(
+        allows=False, reason="freeze_window says block; error_budget says block"
+    )
+
+
+def test_the_previous_colour_is_kept_for_keep_previous_after_promotion() -> None:
+    from launchdeck.rollout.release import previous_retires_at
+
+    green = a_release(BLUE_GREEN)
+    promoted = promote(start(green, T0, gate=OPEN), T0, full=True, gate=OPEN)
+    spec = BLUE_GREEN.blue_green
+    assert spec is not None
+    assert previous_retires_at(promoted, T0) == T0 + spec.keep_previous
+    assert previous_retires_at(promoted, None) is None
+    assert previous_retires_at(green, T0) is None  # not promoted
+    canary = promote(start(a_release(), T0, gate=OPEN), T0, full=True, gate=OPEN)
+    assert previous_retires_at(canary, T0) is None  # a canary keeps no colour
