@@ -118,10 +118,11 @@ class ActionItemDraft(_Frozen):
 
 _CODE_SPAN: Final = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 """A CommonMark code span: a run of backticks closed by a run of the same length, on one line."""
-_ESCAPED: Final = re.compile(r"([\\<>`])")
-"""Escaped in prose outside code spans. A backtick there has no closer on its line, and
-CommonMark could pair it with one on a later line ("`\n`<a>`"), turning what was seen as code
-into raw HTML. (A table cell is one line: `escape_cell` need not escape backticks.)"""
+_ESCAPED: Final = re.compile(r"([\\<>])")
+_ESCAPED_BEFORE_A_LINE_END: Final = re.compile(r"([\\<>`])")
+"""A backtick outside the code spans found has no closer on its line, but CommonMark could pair
+it with one on a later line ("`\n`<a>`"), turning what was seen as code into raw HTML; so
+before a line ending it is escaped too. (A table cell is one line: `escape_cell` need not.)"""
 
 
 def _outside_code(text: str, prose: Callable[[str], str], code: Callable[[str], str]) -> str:
@@ -134,14 +135,25 @@ def _outside_code(text: str, prose: Callable[[str], str], code: Callable[[str], 
 
 
 def escape_text(text: str) -> str:
-    """Incident text made safe for markdown prose: outside `code`, `\\`, `<`, `>` and a lone
-    backtick are backslash-escaped, so no raw HTML or autolink gets through; emphasis still
-    works.
+    """Incident text made safe for markdown prose: outside `code`, `\\`, `<` and `>` are
+    backslash-escaped (and a lone backtick before a line ending), so no raw HTML or autolink
+    gets through; emphasis still works.
 
     Backslashes are escaped too, so a `\\` written before a backtick cannot turn a code span
     this function saw back into raw text.
     """
-    return _outside_code(text, lambda t: _ESCAPED.sub(r"\\\1", t), lambda c: c)
+    last_line = text.rfind("\n")
+    parts: list[str] = []
+    at = 0
+    for span in [*_CODE_SPAN.finditer(text), None]:
+        end = span.start() if span is not None else len(text)
+        prose = text[at:end]
+        escaped = _ESCAPED_BEFORE_A_LINE_END if at < last_line else _ESCAPED
+        parts.append(escaped.sub(r"\\\1", prose))
+        if span is not None:
+            parts.append(span.group())
+            at = span.end()
+    return "".join(parts)
 
 
 def escape_cell(text: str) -> str:
